@@ -1,0 +1,116 @@
+# testsuite/integration/lib.sh - sourced by every integration test.
+#
+# Each check prints "ok - NAME" or "not ok - NAME" (and "# ..." diagnostics);
+# testsuite/run counts them.  A check can always fail: nothing here turns a
+# missing service into a pass.
+
+T_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+T_BUILD=${QUORATE_BUILDDIR:-$T_TOP}
+T_CLUSTER=${QUORATE_TEST_CLUSTER:-/tmp/quorate-test-$(printf '%s' "$T_BUILD" | cksum | cut -d' ' -f1)}
+T_TMP=$(mktemp -d /tmp/quorate-t.XXXXXX)
+chmod 0755 "$T_TMP"
+T_FAILED=0
+trap 't_cleanup' EXIT
+
+t_cleanup() {
+	local f
+	for f in "${T_CLEANUP[@]:-}"; do
+		[ -n "$f" ] && eval "$f" >/dev/null 2>&1
+	done
+	rm -rf "$T_TMP"
+	exit "$T_FAILED"
+}
+T_CLEANUP=()
+t_on_exit() { T_CLEANUP+=("$1"); }
+
+t_diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+t_pass() { echo "ok - $1"; }
+t_fail() {
+	echo "not ok - $1"
+	T_FAILED=1
+	shift
+	[ $# -gt 0 ] && t_diag "$@"
+	return 0
+}
+
+# t_run NAME CMD...: passes when CMD exits 0.
+t_run() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		t_pass "$name"
+	else
+		t_fail "$name" "command: $*" "exit status: $?" "$out"
+	fi
+}
+
+# t_fails NAME CMD...: passes when CMD exits non-zero.
+t_fails() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		t_fail "$name" "command unexpectedly succeeded: $*" "$out"
+	else
+		t_pass "$name"
+	fi
+}
+
+# t_eq NAME GOT WANT
+t_eq() {
+	if [ "$2" = "$3" ]; then
+		t_pass "$1"
+	else
+		t_fail "$1" "got:  '$2'" "want: '$3'"
+	fi
+}
+
+# t_match NAME GOT EXTENDED-REGEX
+t_match() {
+	if printf '%s' "$2" | grep -Eq -- "$3"; then
+		t_pass "$1"
+	else
+		t_fail "$1" "got:  '$2'" "want a match for: $3"
+	fi
+}
+
+# t_wait SECONDS CMD...: retry CMD until it succeeds; status of the last try.
+t_wait() {
+	local secs=$1 i
+	shift
+	for i in $(seq 1 $((secs * 4))); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.25
+	done
+	"$@"
+}
+
+# Use the suite's shared cluster (started by testsuite/run), or DIR.
+t_use_cluster() {
+	local dir=${1:-$T_CLUSTER} env
+	env=$("$T_TOP/scripts/cluster" env --dir "$dir") || return 1
+	eval "$env"
+}
+
+# Start a private cluster in a directory of its own; stopped at exit.
+t_private_cluster() {
+	local dir=$1
+	shift
+	t_on_exit "'$T_TOP/scripts/cluster' down --dir '$dir'"
+	"$T_TOP/scripts/cluster" up --dir "$dir" "$@" > "$T_TMP/cluster-$(basename "$dir").log" 2>&1 ||
+		{ cat "$T_TMP/cluster-$(basename "$dir").log"; return 1; }
+}
+
+# Wait until job ID has left the queue; prints its final state from scontrol.
+t_wait_job() {
+	local id=$1 secs=${2:-120} i state
+	for i in $(seq 1 $((secs * 2))); do
+		state=$(scontrol -o show job "$id" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2)
+		case "$state" in
+		COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED)
+			echo "$state"; return 0 ;;
+		esac
+		sleep 0.5
+	done
+	echo "${state:-UNKNOWN}"
+	return 1
+}
