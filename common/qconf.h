@@ -1,0 +1,63 @@
+/*
+ * qconf.h - quorate.conf, read by quorated, the quorate CLI and the select
+ * plugin.  One key table for all of them, so that every reader accepts the
+ * same file and rejects the same mistakes (FILE:LINE).  quorate.conf(5)
+ * documents each key; keep the two in step.
+ */
+#ifndef QUORATE_QCONF_H
+#define QUORATE_QCONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define QCONF_DEFAULT_PATH "/etc/slurm/quorate.conf"
+
+struct quorate_conf {
+	/* daemon */
+	char *listen_address;		/* ListenAddress, default 0.0.0.0 */
+	long listen_port;		/* ListenPort, default 6830 */
+	char *metrics_address;		/* MetricsAddress, default 127.0.0.1 */
+	long metrics_port;		/* MetricsPort, 0 = off, default 6831 */
+	char *munge_socket;		/* MungeSocket */
+	char *database;			/* Database: libpq conninfo */
+	char *slurm_conf;		/* SlurmConf */
+	char *authorized_users;		/* AuthorizedUsers: may report results */
+	long max_frame;			/* MaxFrameSize, bytes */
+	char *log_file;			/* LogFile */
+	char *log_level;		/* LogLevel: error..debug2 */
+	char *pid_file;			/* PidFile */
+	char *spool_dir;		/* SpoolDir */
+	/* verifier */
+	long missing_grace;		/* MissingGrace, seconds */
+	/* reputation */
+	long half_life;			/* HalfLife, seconds */
+	double missing_weight;		/* MissingWeight */
+	long min_verdicts;		/* MinVerdicts */
+	double trust_above;		/* TrustAbove */
+	double quarantine_below;	/* QuarantineBelow */
+	long quarantine_seconds;	/* QuarantineSeconds */
+	bool push_reputation;		/* PushReputation: write node Extra */
+	/* sites */
+	char *site_feature_prefix;	/* SiteFeaturePrefix, default site_ */
+	/* chain */
+	char *chain_rpc;		/* ChainRPC: JSON-RPC URL */
+	char *chain_deployment;		/* ChainDeployment: addresses file */
+	char *chain_key_file;		/* ChainKeyFile: 0600 key file */
+	long confirmations;		/* Confirmations */
+};
+
+/* Fill conf with the defaults (strings allocated). 0, or -1 out of memory. */
+int qconf_defaults(struct quorate_conf *conf);
+
+/* Defaults, then PATH on top.  On error conf is freed and err says
+ * "PATH:LINE: why". */
+int qconf_load(const char *path, struct quorate_conf *conf,
+	       char *err, size_t errlen);
+
+/* Same, from a buffer (tests, fuzzing). */
+int qconf_load_buffer(const char *name, const char *buf, size_t len,
+		      struct quorate_conf *conf, char *err, size_t errlen);
+
+void qconf_free(struct quorate_conf *conf);
+
+#endif
