@@ -112,39 +112,44 @@ static secp256k1_context *signing_context(void)
 	return ctx;
 }
 
-int eip1559_sign(const struct eip1559_tx *tx, const uint8_t seckey[32],
-		 struct eip1559_signed *out)
+int eth_sign_digest(const uint8_t seckey[32], const uint8_t digest[32],
+		    struct eip1559_signature *sig)
 {
-	secp256k1_context *ctx = NULL;
+	secp256k1_context *ctx = signing_context();
 	secp256k1_ecdsa_recoverable_signature rsig;
-	struct eip1559_signature sig;
-	uint8_t hash[32], compact[64];
+	uint8_t compact[64];
 	int recid, rv = -1;
 
-	memset(out, 0, sizeof(*out));
-	if (eip1559_signing_hash(tx, hash))
-		goto fail;
-	ctx = signing_context();
 	if (!ctx || !secp256k1_ec_seckey_verify(ctx, seckey))
 		goto fail;
 	/* NULL nonce function: RFC 6979, deterministic; s comes out low. */
-	if (!secp256k1_ecdsa_sign_recoverable(ctx, &rsig, hash, seckey, NULL, NULL))
+	if (!secp256k1_ecdsa_sign_recoverable(ctx, &rsig, digest, seckey, NULL, NULL))
 		goto fail;
 	secp256k1_ecdsa_recoverable_signature_serialize_compact(ctx, compact, &recid, &rsig);
 	/* recid 2 or 3 (r above n) cannot be expressed in a yParity. */
 	if (recid != 0 && recid != 1)
 		goto fail;
-	sig.y_parity = recid;
-	memcpy(sig.r, compact, 32);
-	memcpy(sig.s, compact + 32, 32);
-	if (eip1559_encode_signed(tx, &sig, out))
-		goto fail;
+	sig->y_parity = recid;
+	memcpy(sig->r, compact, 32);
+	memcpy(sig->s, compact + 32, 32);
 	rv = 0;
 fail:
 	if (ctx)
 		secp256k1_context_destroy(ctx);
 	OPENSSL_cleanse(&rsig, sizeof(rsig));
 	return rv;
+}
+
+int eip1559_sign(const struct eip1559_tx *tx, const uint8_t seckey[32],
+		 struct eip1559_signed *out)
+{
+	struct eip1559_signature sig;
+	uint8_t hash[32];
+
+	memset(out, 0, sizeof(*out));
+	if (eip1559_signing_hash(tx, hash) || eth_sign_digest(seckey, hash, &sig))
+		return -1;
+	return eip1559_encode_signed(tx, &sig, out);
 }
 
 void eip1559_signed_free(struct eip1559_signed *s)

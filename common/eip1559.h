@@ -56,6 +56,11 @@ int eip1559_signing_hash(const struct eip1559_tx *tx, uint8_t out[32]);
 int eip1559_sign(const struct eip1559_tx *tx, const uint8_t seckey[32],
 		 struct eip1559_signed *out);
 
+/* Sign a 32-byte digest (RFC 6979 nonce, low s, y parity 0/1): the
+ * primitive under eip1559_sign.  0 or -1 as eip1559_sign. */
+int eth_sign_digest(const uint8_t seckey[32], const uint8_t digest[32],
+		    struct eip1559_signature *sig);
+
 /* The raw transaction for a signature made elsewhere (test vectors). */
 int eip1559_encode_signed(const struct eip1559_tx *tx,
 			  const struct eip1559_signature *sig,
