@@ -108,9 +108,8 @@ static const char *type_name(enum abi_type t)
 	return "?";
 }
 
-/* Check SIGNATURE's parameter list against args. */
-static int check_signature(const char *signature, const struct abi_arg *args,
-			   size_t nargs, char *err, size_t errlen)
+int abi_signature_types(const char *signature, enum abi_type *types,
+			unsigned *bits, size_t max, char *err, size_t errlen)
 {
 	const char *open = strchr(signature, '('), *p, *end;
 	size_t i = 0;
@@ -123,28 +122,14 @@ static int check_signature(const char *signature, const struct abi_arg *args,
 	for (p = open + 1; p < end; i++) {
 		const char *comma = memchr(p, ',', (size_t)(end - p));
 		const char *stop = comma ? comma : end;
-		enum abi_type type;
-		unsigned bits;
 
-		if (parse_type(p, (size_t)(stop - p), &type, &bits)) {
+		if (i >= max) {
+			snprintf(err, errlen, "%s: more than %zu parameters", signature, max);
+			return -1;
+		}
+		if (parse_type(p, (size_t)(stop - p), &types[i], &bits[i])) {
 			snprintf(err, errlen, "%s: parameter %zu: unsupported or non-canonical type '%.*s'",
 				 signature, i + 1, (int)(stop - p), p);
-			return -1;
-		}
-		if (i >= nargs) {
-			snprintf(err, errlen, "%s: %zu arguments given, more parameters declared",
-				 signature, nargs);
-			return -1;
-		}
-		if (args[i].type != type || args[i].bits != bits) {
-			snprintf(err, errlen, "%s: parameter %zu is %.*s, argument is %s%.0u",
-				 signature, i + 1, (int)(stop - p), p, type_name(args[i].type),
-				 args[i].bits);
-			return -1;
-		}
-		if (type == ABI_UINT && u256_bits(&args[i].uint) > bits) {
-			snprintf(err, errlen, "%s: parameter %zu: value does not fit uint%u",
-				 signature, i + 1, bits);
 			return -1;
 		}
 		p = comma ? comma + 1 : end;
@@ -153,10 +138,36 @@ static int check_signature(const char *signature, const struct abi_arg *args,
 			return -1;
 		}
 	}
-	if (i != nargs) {
-		snprintf(err, errlen, "%s: %zu parameters declared, %zu arguments given",
-			 signature, i, nargs);
+	return (int)i;
+}
+
+/* Check SIGNATURE's parameter list against args. */
+static int check_signature(const char *signature, const struct abi_arg *args,
+			   size_t nargs, char *err, size_t errlen)
+{
+	enum abi_type types[64];
+	unsigned bits[64];
+	int n = abi_signature_types(signature, types, bits, 64, err, errlen);
+
+	if (n < 0)
 		return -1;
+	if ((size_t)n != nargs) {
+		snprintf(err, errlen, "%s: %d parameters declared, %zu arguments given",
+			 signature, n, nargs);
+		return -1;
+	}
+	for (size_t i = 0; i < nargs; i++) {
+		if (args[i].type != types[i] || args[i].bits != bits[i]) {
+			snprintf(err, errlen, "%s: parameter %zu is %s%.0u, argument is %s%.0u",
+				 signature, i + 1, type_name(types[i]), bits[i],
+				 type_name(args[i].type), args[i].bits);
+			return -1;
+		}
+		if (types[i] == ABI_UINT && u256_bits(&args[i].uint) > bits[i]) {
+			snprintf(err, errlen, "%s: parameter %zu: value does not fit uint%u",
+				 signature, i + 1, bits[i]);
+			return -1;
+		}
 	}
 	return 0;
 }

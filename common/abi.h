@@ -47,6 +47,12 @@ struct abi_arg abi_bytes32_array(const uint8_t (*items)[32], size_t n);
  * "commitEpoch(uint64,bytes32,uint128,uint128,uint32,bytes32)". */
 void abi_selector(const char *signature, uint8_t out[ABI_SELECTOR_LEN]);
 
+/* The parameter types of a canonical signature NAME(T1,T2,...): at most
+ * max of them into types/bits (bits 0 except for uintN).  Returns the count,
+ * or -1 with err set (malformed, unsupported type, more than max). */
+int abi_signature_types(const char *signature, enum abi_type *types,
+			unsigned *bits, size_t max, char *err, size_t errlen);
+
 /* Calldata for SIGNATURE(args): selector, head, tail.  The signature's
  * parameter types are checked against args (type, width, count) and each
  * uint against its width.  *out is malloc'd.  0, or -1 with err set. */

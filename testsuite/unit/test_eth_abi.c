@@ -147,7 +147,7 @@ static void test_type_checks(void **state)
 	u256_from_u64(&big, 1);
 	u256arg[0] = abi_uint_u256(256, &big);
 	check_refused("f(uint64)", two, 2, "1 parameters declared, 2 arguments given");
-	check_refused("f(uint64,bytes32,bool)", two, 2, "more parameters declared");
+	check_refused("f(uint64,bytes32,bool)", two, 2, "3 parameters declared, 2 arguments given");
 	check_refused("f(uint32,bytes32)", two, 2, "parameter 1 is uint32, argument is uint64");
 	check_refused("f(uint64,address)", two, 2, "parameter 2 is address, argument is bytes32");
 	check_refused("f(uint32)", wide, 1, "does not fit uint32");
@@ -160,6 +160,21 @@ static void test_type_checks(void **state)
 	check_refused("(uint256)", u256arg, 1, "not a function signature");
 	check_refused("f(uint256)x", u256arg, 1, "not a function signature");
 	check_refused("f( uint256)", u256arg, 1, "unsupported");
+}
+
+static void test_signature_types(void **state)
+{
+	enum abi_type t[8];
+	unsigned bits[8];
+	char err[256];
+
+	assert_int_equal(abi_signature_types("claim(uint64,uint256,address,uint256,bytes32[])",
+					     t, bits, 8, err, sizeof(err)), 5);
+	assert_true(t[0] == ABI_UINT && bits[0] == 64 && t[1] == ABI_UINT && bits[1] == 256 &&
+		    t[2] == ABI_ADDRESS && t[3] == ABI_UINT && t[4] == ABI_BYTES32_ARRAY);
+	assert_int_equal(abi_signature_types("totalSupply()", t, bits, 8, err, sizeof(err)), 0);
+	assert_int_equal(abi_signature_types("f(bool,bool,bool)", t, bits, 2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "more than 2 parameters"));
 }
 
 static void test_decode(void **state)
@@ -256,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_spec_example),
 		cmocka_unit_test(test_quorate_calls),
 		cmocka_unit_test(test_type_checks),
+		cmocka_unit_test(test_signature_types),
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_revert_reason),
 		cmocka_unit_test(test_leaf_width),
