@@ -12,6 +12,7 @@
  *   eth_tool call --rpc URL --to ADDR --sig SIG [ARG...] [--returns T1,T2,...]
  *   eth_tool rpc --rpc URL METHOD [JSON-PARAMS]
  *   eth_tool decode-tx HEX
+ *   eth_tool fee-bump WEI PERCENT
  *   eth_tool merkle-bench N
  *
  * Common options: --timeout MS, --ca-file PEM (trust anchors for https).
@@ -626,6 +627,26 @@ static int cmd_decode_tx(const struct opts *o)
 	return 0;
 }
 
+static int cmd_fee_bump(const struct opts *o)
+{
+	struct u256 old, bumped;
+	uint64_t pct;
+	char dec[U256_DEC_LEN + 1];
+
+	if (o->nargs != 2 || parse_u256("WEI", o->args[0], &old) ||
+	    parse_u64("PERCENT", o->args[1], &pct) || pct > 1000) {
+		log_error("fee-bump takes WEI and PERCENT (0..1000)");
+		return EXIT_USAGE;
+	}
+	if (eip1559_fee_bump(&old, (unsigned)pct, &bumped)) {
+		log_error("fee-bump: overflow");
+		return EXIT_USAGE;
+	}
+	u256_to_dec(&bumped, dec);
+	printf("%s\n", dec);
+	return 0;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -709,6 +730,7 @@ static void usage(FILE *f)
 	      "  call --rpc URL --to ADDR --sig SIG [ARG...] [--returns TYPES]\n"
 	      "  rpc --rpc URL METHOD [JSON-PARAMS]\n"
 	      "  decode-tx HEX\n"
+	      "  fee-bump WEI PERCENT\n"
 	      "  merkle-bench N\n"
 	      "common: --timeout MS (RPC request timeout, default 30000), --ca-file PEM (https)\n", f);
 }
@@ -819,11 +841,13 @@ int main(int argc, char **argv)
 		rv = cmd_rpc(&o);
 	else if (!strcmp(cmd, "decode-tx"))
 		rv = cmd_decode_tx(&o);
+	else if (!strcmp(cmd, "fee-bump"))
+		rv = cmd_fee_bump(&o);
 	else if (!strcmp(cmd, "merkle-bench"))
 		rv = cmd_merkle_bench(&o);
 	else {
 		log_error("unknown command '%s' (allowed: address, keccak, info, send, call, rpc, "
-			  "decode-tx, merkle-bench)", cmd);
+			  "decode-tx, fee-bump, merkle-bench)", cmd);
 		rv = EXIT_USAGE;
 	}
 	jsonrpc_global_fini();
