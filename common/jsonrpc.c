@@ -429,8 +429,11 @@ static json_object *call_object(const struct eth_call_request *req)
 		ok = put(o, "value", json_object_new_string(q));
 	}
 	if (ok && req->data_len) {
+		/* Both names: newer nodes read "input", older ones only "data";
+		 * geth accepts the two when they agree. */
 		data = eth_hex_encode(req->data, req->data_len);
-		ok = put(o, "input", data ? json_object_new_string(data) : NULL);
+		ok = put(o, "input", data ? json_object_new_string(data) : NULL) &&
+		     put(o, "data", data ? json_object_new_string(data) : NULL);
 		free(data);
 	}
 	if (!ok) {
