@@ -116,10 +116,8 @@ struct jsonrpc_client *jsonrpc_client_new(const char *url,
 		return NULL;
 	}
 	c->next_id = 1;
-	h = curl_slist_append(NULL, "Content-Type: application/json");
-	if (h)
-		c->headers = h;
-	h = h ? curl_slist_append(c->headers, "Accept: application/json") : NULL;
+	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	h = c->headers ? curl_slist_append(c->headers, "Accept: application/json") : NULL;
 	if (!h) {
 		jsonrpc_client_free(c);
 		set_error(err, JSONRPC_ERR_LOCAL, 0, "out of memory");

@@ -40,6 +40,8 @@ void keccak256_update(struct keccak256_ctx *ctx, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 
+	if (len == 0)		/* data may be NULL then */
+		return;
 	if (ctx->index > 0) {
 		size_t take = KECCAK256_RATE - ctx->index;
 

@@ -126,7 +126,9 @@ int rlp_list_end(struct rlp_buf *b, size_t mark)
 	uint8_t h[1 + sizeof(size_t)];
 	size_t n, hn;
 
-	if (b->failed || mark > b->len)
+	if (mark > b->len)
+		b->failed = true;
+	if (b->failed)
 		return -1;
 	n = b->len - mark;
 	hn = header(0xc0, n, h);
