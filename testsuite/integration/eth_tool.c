@@ -11,6 +11,7 @@
  *                 [--tip WEI] [--max-fee WEI] [--wait SECS] [--no-send] [--print-raw]
  *   eth_tool call --rpc URL --to ADDR --sig SIG [ARG...] [--returns T1,T2,...]
  *   eth_tool rpc --rpc URL METHOD [JSON-PARAMS]
+ *   eth_tool block-hash --rpc URL N
  *   eth_tool decode-tx HEX
  *   eth_tool fee-bump WEI PERCENT
  *   eth_tool merkle-bench N
@@ -582,6 +583,35 @@ static int cmd_rpc(const struct opts *o)
 	return rv;
 }
 
+/* The hash of block N, or "none" past the head (eth_get_block_hash). */
+static int cmd_block_hash(const struct opts *o)
+{
+	struct jsonrpc_client *c;
+	struct jsonrpc_error err;
+	uint64_t n;
+	uint8_t h[32];
+	bool found;
+	char hex[BYTES32_HEX_LEN + 1];
+	int rv = 0;
+
+	if (o->nargs != 1 || parse_u64("N", o->args[0], &n)) {
+		log_error("block-hash takes a block number");
+		return EXIT_USAGE;
+	}
+	if (!(c = connect_rpc(o)))
+		return EXIT_USAGE;
+	if (eth_get_block_hash(c, n, h, &found, &err)) {
+		rv = rpc_exit(&err);
+	} else if (found) {
+		bytes32_format(h, hex);
+		printf("%s\n", hex);
+	} else {
+		printf("none\n");
+	}
+	jsonrpc_client_free(c);
+	return rv;
+}
+
 static int cmd_decode_tx(const struct opts *o)
 {
 	struct eip1559_decoded d;
@@ -729,6 +759,7 @@ static void usage(FILE *f)
 	      "       [--gas N] [--nonce N] [--tip WEI] [--max-fee WEI] [--wait SECS] [--no-send] [--print-raw]\n"
 	      "  call --rpc URL --to ADDR --sig SIG [ARG...] [--returns TYPES]\n"
 	      "  rpc --rpc URL METHOD [JSON-PARAMS]\n"
+	      "  block-hash --rpc URL N\n"
 	      "  decode-tx HEX\n"
 	      "  fee-bump WEI PERCENT\n"
 	      "  merkle-bench N\n"
@@ -839,6 +870,8 @@ int main(int argc, char **argv)
 		rv = cmd_call(&o);
 	else if (!strcmp(cmd, "rpc"))
 		rv = cmd_rpc(&o);
+	else if (!strcmp(cmd, "block-hash"))
+		rv = cmd_block_hash(&o);
 	else if (!strcmp(cmd, "decode-tx"))
 		rv = cmd_decode_tx(&o);
 	else if (!strcmp(cmd, "fee-bump"))
@@ -847,7 +880,7 @@ int main(int argc, char **argv)
 		rv = cmd_merkle_bench(&o);
 	else {
 		log_error("unknown command '%s' (allowed: address, keccak, info, send, call, rpc, "
-			  "decode-tx, fee-bump, merkle-bench)", cmd);
+			  "block-hash, decode-tx, fee-bump, merkle-bench)", cmd);
 		rv = EXIT_USAGE;
 	}
 	jsonrpc_global_fini();

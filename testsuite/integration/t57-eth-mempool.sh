@@ -76,11 +76,16 @@ t_eq "a transaction is mined before the reorg" "$?" "0"
 hash=$(field "$out" computed)
 raw=$(field "$out" raw)
 block=$(field "$out" block)
+hash_before=$("$tool" block-hash --rpc "$rpc" "$block" 2>&1)
+t_eq "eth_getBlockByNumber: the block's hash, as anvil reports it" "$hash_before" \
+	"$("$tool" rpc --rpc "$rpc" eth_getBlockByNumber "[\"$(printf '0x%x' "$block")\",false]" 2>&1 |
+	   grep -o '"hash":"0x[0-9a-f]*"' | cut -d'"' -f4)"
 t_eq "evm_revert to the snapshot" "$("$tool" rpc --rpc "$rpc" evm_revert "[\"$snap\"]" 2>&1)" "true"
 t_eq "after the reorg its receipt is gone" "$(receipt "$hash")" "null"
 t_eq "after the reorg the chain is one block shorter" \
 	"$("$tool" info --rpc "$rpc" --key "$key" 2>/dev/null | sed -n 's/^block //p')" "$((block - 1))"
 t_eq "after the reorg the nonce is free again" "$(mined_nonce)" "$n"
+t_eq "after the reorg block $block does not exist" "$("$tool" block-hash --rpc "$rpc" "$block" 2>&1)" "none"
 t_eq "the same signed bytes are sent again: the same hash" \
 	"$("$tool" rpc --rpc "$rpc" eth_sendRawTransaction "[\"$raw\"]" 2>&1)" "\"$hash\""
 if t_wait 30 sh -c "'$tool' rpc --rpc '$rpc' eth_getTransactionReceipt '[\"$hash\"]' | grep -q '\"status\":\"0x1\"'"; then
@@ -88,3 +93,4 @@ if t_wait 30 sh -c "'$tool' rpc --rpc '$rpc' eth_getTransactionReceipt '[\"$hash
 else
 	t_fail "and it is mined again" "$(receipt "$hash")"
 fi
+t_match "block $block exists again" "$("$tool" block-hash --rpc "$rpc" "$block" 2>&1)" "^0x[0-9a-f]{64}$"
