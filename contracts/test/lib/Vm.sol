@@ -72,6 +72,7 @@ interface Vm {
     // Scripts
     function envString(string calldata name) external view returns (string memory value);
     function envUint(string calldata name) external view returns (uint256 value);
+    function envAddress(string calldata name) external view returns (address value);
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);
     function startBroadcast(uint256 privateKey) external;
     function stopBroadcast() external;

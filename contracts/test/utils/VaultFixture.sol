@@ -7,6 +7,7 @@ import {ContributionLedger} from "../../src/ContributionLedger.sol";
 import {RewardVault} from "../../src/RewardVault.sol";
 import {TestToken} from "../../src/TestToken.sol";
 import {MerkleLeaves} from "../../src/MerkleLeaves.sol";
+import {RewardList} from "./RewardList.sol";
 
 /// @title VaultFixture: a ledger, a token and a vault, and reward trees built in the test.
 abstract contract VaultFixture is Test {
@@ -46,16 +47,13 @@ abstract contract VaultFixture is Test {
         ledger.commitEpoch(epoch, keccak256(abi.encode("contributions", epoch)), 1, 1, 1, bytes32(0));
     }
 
-    /// A reward list of n entries with accounts and amounts derived from `seed`
-    /// (accounts are plain addresses, never precompiles or this test's contracts).
+    /// A reward list of n entries (RewardList.entry) and its tree.
     function _tree(uint64 epoch, uint256 n, uint256 seed, uint256 maxAmount) internal pure returns (Tree memory t) {
         t.epoch = epoch;
         t.entries = new Entry[](n);
         t.leaves = new bytes32[](n);
         for (uint256 i = 0; i < n; i++) {
-            uint256 h = uint256(keccak256(abi.encode("reward", seed, i)));
-            address account = address(uint160(h | (1 << 159)));
-            uint256 amount = 1 + ((h >> 160) % maxAmount);
+            (address account, uint256 amount) = RewardList.entry(seed, i, maxAmount);
             t.entries[i] = Entry(i, account, amount);
             t.leaves[i] = MerkleLeaves.rewardLeaf(epoch, i, account, amount);
             t.total += amount;
