@@ -28,7 +28,7 @@ fi
 # the gas section snapshots (snapshots/*.json) and writes the per-test snapshot.
 seed=$(sed -n 's/^SNAPSHOT_SEED = //p' "$c/Makefile.forge")
 start=$(date +%s)
-(cd "$c" && "${offline[@]}" "$forge" snapshot --json --fuzz-seed "$seed" --snap "$T_TMP/gas-snapshot") \
+(cd "$c" && "${offline[@]}" "$forge" snapshot --json -vv --fuzz-seed "$seed" --snap "$T_TMP/gas-snapshot") \
 	> "$T_TMP/forge.json" 2> "$T_TMP/forge.err"
 status=$?
 t_diag "forge build + suite: $(( $(date +%s) - start ))s"
