@@ -7,11 +7,10 @@
 
 c=$T_TOP/contracts
 anvil=$c/node_modules/.bin/anvil
-forge=$c/node_modules/.bin/forge
+forge=$c/tools/forge  # the native binary: the npm wrapper exits 0 on failures
 deploy=$c/script/deploy-local
-for b in "$anvil" "$forge"; do
-	[ -x "$b" ] || { t_fail "$(basename "$b") is installed" "missing $b: run scripts/install-deps"; exit 1; }
-done
+[ -x "$anvil" ] || { t_fail "anvil is installed" "missing $anvil: run scripts/install-deps"; exit 1; }
+out=$("$forge" --version 2>&1) || { t_fail "forge is installed" "$out"; exit 1; }
 
 # start_anvil NAME CHAIN-ID: a private anvil on a free loopback port; sets $url.
 start_anvil() {
