@@ -13,10 +13,12 @@ import {MerkleLeaves} from "../src/MerkleLeaves.sol";
 /// (testsuite/integration/t51-chain.sh).
 /// @notice Replays the calls of test/Gas.t.sol with the same arguments, so that
 /// the receipts' gasUsed can be compared with snapshots/*.json: commits epochs
-/// 1 and 2, commits epoch 21 and funds it in ETH with the 1,024-entry list of
-/// the gas test, gives entries 0 and 1 a wei, and claims both.  Needs
+/// 1 and 2 (one record each) and 6 (empty), commits epoch 21 and funds it in
+/// ETH with the 1,024-entry list of the gas test (all its bitmap words
+/// prepared), gives entries 0 and 1 a wei, and claims both.  Needs
 /// QUORATE_DEPLOYER_KEY (poster, funder), LEDGER_ADDRESS and VAULT_ADDRESS.
 contract SmokeLocal is Cheats {
+    uint64 internal constant EMPTY_EPOCH = 6;
     uint64 internal constant REWARD_EPOCH = 21;
     uint256 internal constant ENTRIES = 1024;
 
@@ -47,10 +49,11 @@ contract SmokeLocal is Cheats {
         vm.startBroadcast(key);
         _commit(ledger, 1);
         _commit(ledger, 2);
+        ledger.commitEpoch(EMPTY_EPOCH, bytes32(0), 0, 0, 0, sha256(abi.encode(EMPTY_EPOCH)));
         _commit(ledger, REWARD_EPOCH);
         payable(accounts[0]).transfer(1);
         payable(accounts[1]).transfer(1);
-        vault.fundEth{value: total}(REWARD_EPOCH, MerkleTree.root(leaves), uint64(block.timestamp + 7 days));
+        vault.fundEth{value: total}(REWARD_EPOCH, MerkleTree.root(leaves), ENTRIES, uint64(block.timestamp + 7 days));
         vault.claim(REWARD_EPOCH, 0, accounts[0], amounts[0], MerkleTree.proof(leaves, 0));
         vault.claim(REWARD_EPOCH, 1, accounts[1], amounts[1], MerkleTree.proof(leaves, 1));
         vm.stopBroadcast();

@@ -8,37 +8,35 @@ import {MerkleLeaves} from "./MerkleLeaves.sol";
 
 /// @title ContributionLedger: one Merkle root of contribution records per epoch.
 /// @notice quorated (the poster) commits each closed epoch once; anyone can
-/// then prove a record against it with {verify}.  The gas of a commit does not
-/// depend on the number of records: only the root and the epoch's totals are
-/// stored (three storage slots).
+/// then prove a record against it with {verify}.  Only the root is stored, one
+/// fresh slot per epoch; the epoch's totals and data hash travel in the
+/// {EpochCommitted} event.  The gas of a commit does not depend on the number
+/// of records.
 contract ContributionLedger is AccessControl, Pausable {
     /// May call {commitEpoch}.
     bytes32 public constant POSTER_ROLE = keccak256("POSTER_ROLE");
 
-    /// What is kept of an epoch: three slots.  The totals are stored in 80
-    /// bits (1.2e24 seconds, far beyond any real total); {commitEpoch} refuses
-    /// larger ones rather than truncate them.
-    struct Epoch {
-        bytes32 root;
-        bytes32 dataHash;
-        uint80 cpuSeconds;
-        uint80 gpuSeconds;
-        uint32 records;
-        uint64 committedAt; // block number; 0 = not committed
-    }
+    /// What the root slot of a committed epoch without records holds: not
+    /// zero, so that a repeated commit of it is recognized, and never a Merkle
+    /// root (that would take a Keccak-256 preimage of 1).
+    bytes32 private constant EMPTY_EPOCH = bytes32(uint256(1));
 
-    // These share the slot of Pausable's flag, so a commit rewrites the slot
-    // that whenNotPaused has just read.  _deployed keeps that slot non-zero
-    // from the start: the first commit then costs what every later one does.
+    // These share the slot of Pausable's flag (slot 1; AccessControl's role
+    // mapping is slot 0), so that the commit rewrites the slot whenNotPaused
+    // has just read.  _deployed keeps that slot non-zero from the start: the
+    // first commit then costs what every later one does.
     bool private _deployed = true;
     bool private _anyCommitted;
     uint64 private _lastEpoch;
 
-    mapping(uint64 epoch => Epoch) private _epochs;
+    /// The root of each committed epoch; EMPTY_EPOCH for one without records;
+    /// zero for an epoch never committed.
+    mapping(uint64 epoch => bytes32 root) private _roots;
 
-    /// An epoch's root and totals were committed.
+    /// Epoch `epoch` was committed; its root is {rootOf}(epoch), the block is
+    /// the log's.  quorated reads the totals back from these logs.
     event EpochCommitted(
-        uint64 indexed epoch, bytes32 root, uint128 cpuSeconds, uint128 gpuSeconds, uint32 records, bytes32 dataHash
+        uint64 indexed epoch, uint128 cpuSeconds, uint128 gpuSeconds, uint32 records, bytes32 dataHash
     );
 
     error ZeroAddress();
@@ -46,10 +44,9 @@ contract ContributionLedger is AccessControl, Pausable {
     error EpochAlreadyCommitted(uint64 epoch);
     /// Epochs are committed in strictly increasing order.
     error EpochNotAfterLast(uint64 epoch, uint64 lastEpoch);
-    /// The root is bytes32(0) exactly when the epoch has no records.
+    /// The root is bytes32(0) exactly when the epoch has no records (and is
+    /// never EMPTY_EPOCH).
     error RootDoesNotMatchRecords(bytes32 root, uint32 records);
-    /// A total does not fit the 80 bits it is stored in.
-    error TotalTooLarge(uint128 value);
 
     constructor(address admin, address poster) {
         if (admin == address(0) || poster == address(0)) revert ZeroAddress();
@@ -57,8 +54,9 @@ contract ContributionLedger is AccessControl, Pausable {
         _grantRole(POSTER_ROLE, poster);
     }
 
-    /// Commit epoch `epoch`: the root of its contribution tree, its totals
-    /// and the SHA-256 of quorated's canonical CSV export of its records.
+    /// Commit epoch `epoch`: the root of its contribution tree (stored), its
+    /// totals and the SHA-256 of quorated's canonical CSV export of its records
+    /// (in the event only).  An epoch without records commits root 0.
     function commitEpoch(
         uint64 epoch,
         bytes32 root,
@@ -68,41 +66,30 @@ contract ContributionLedger is AccessControl, Pausable {
         bytes32 dataHash
     ) external onlyRole(POSTER_ROLE) whenNotPaused {
         if (_anyCommitted && epoch <= _lastEpoch) {
-            if (_epochs[epoch].committedAt != 0) revert EpochAlreadyCommitted(epoch);
+            // Every committed epoch has a non-zero slot, empty ones included.
+            if (_roots[epoch] != bytes32(0)) revert EpochAlreadyCommitted(epoch);
             revert EpochNotAfterLast(epoch, _lastEpoch);
         }
-        if ((root == bytes32(0)) != (records == 0)) revert RootDoesNotMatchRecords(root, records);
-        if (cpuSeconds > type(uint80).max) revert TotalTooLarge(cpuSeconds);
-        if (gpuSeconds > type(uint80).max) revert TotalTooLarge(gpuSeconds);
+        if ((root == bytes32(0)) != (records == 0) || root == EMPTY_EPOCH) {
+            revert RootDoesNotMatchRecords(root, records);
+        }
 
         _anyCommitted = true;
         _lastEpoch = epoch;
-        _epochs[epoch] = Epoch({
-            root: root,
-            dataHash: dataHash,
-            cpuSeconds: uint80(cpuSeconds),
-            gpuSeconds: uint80(gpuSeconds),
-            records: records,
-            committedAt: uint64(block.number)
-        });
-        emit EpochCommitted(epoch, root, cpuSeconds, gpuSeconds, records, dataHash);
+        _roots[epoch] = records == 0 ? EMPTY_EPOCH : root;
+        emit EpochCommitted(epoch, cpuSeconds, gpuSeconds, records, dataHash);
     }
 
-    /// What was committed for `epoch`; all zero when it was not committed.
-    function epochs(uint64 epoch)
-        external
-        view
-        returns (
-            bytes32 root,
-            uint128 cpuSeconds,
-            uint128 gpuSeconds,
-            uint32 records,
-            bytes32 dataHash,
-            uint64 committedAt
-        )
-    {
-        Epoch storage e = _epochs[epoch];
-        return (e.root, e.cpuSeconds, e.gpuSeconds, e.records, e.dataHash, e.committedAt);
+    /// The contribution root committed for `epoch`; bytes32(0) when the epoch
+    /// was not committed or had no records ({isCommitted} tells them apart).
+    function rootOf(uint64 epoch) external view returns (bytes32) {
+        bytes32 root = _roots[epoch];
+        return root == EMPTY_EPOCH ? bytes32(0) : root;
+    }
+
+    /// True once `epoch` was committed, with or without records.
+    function isCommitted(uint64 epoch) external view returns (bool) {
+        return _roots[epoch] != bytes32(0);
     }
 
     /// The last committed epoch; `any` is false before the first commit.
@@ -113,8 +100,8 @@ contract ContributionLedger is AccessControl, Pausable {
     /// True when `leaf` (see {contributionLeaf}) is in the tree committed for
     /// `epoch`.  An epoch that was not committed, or had no records, proves nothing.
     function verify(uint64 epoch, bytes32 leaf, bytes32[] calldata proof) external view returns (bool) {
-        bytes32 root = _epochs[epoch].root;
-        return root != bytes32(0) && MerkleProof.verifyCalldata(proof, root, leaf);
+        bytes32 root = _roots[epoch];
+        return root != bytes32(0) && root != EMPTY_EPOCH && MerkleProof.verifyCalldata(proof, root, leaf);
     }
 
     /// The leaf of one contribution record, as quorated computes it.

@@ -10,7 +10,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 contract ContributionLedgerTest is Test {
     event EpochCommitted(
-        uint64 indexed epoch, bytes32 root, uint128 cpuSeconds, uint128 gpuSeconds, uint32 records, bytes32 dataHash
+        uint64 indexed epoch, uint128 cpuSeconds, uint128 gpuSeconds, uint32 records, bytes32 dataHash
     );
 
     ContributionLedger internal ledger;
@@ -124,36 +124,32 @@ contract ContributionLedgerTest is Test {
 
     // ---------------------------------------------------------- commits --
 
-    function test_commitEpoch_storesEverythingAndEmits() public {
+    function test_commitEpoch_storesRootEmitsTotals() public {
         bytes32 root = keccak256("root");
         bytes32 dataHash = sha256("epoch 7 csv");
-        vm.roll(1234);
+        (bool any,) = ledger.lastEpoch();
+        vm.assertFalse(any, "nothing committed yet");
         vm.expectEmit(address(ledger));
-        emit EpochCommitted(7, root, 3600, 60, 42, dataHash);
+        emit EpochCommitted(7, 3600, 60, 42, dataHash);
         vm.prank(poster);
         ledger.commitEpoch(7, root, 3600, 60, 42, dataHash);
 
-        (bytes32 r, uint128 cpu, uint128 gpu, uint32 records, bytes32 dh, uint64 at) = ledger.epochs(7);
-        vm.assertEq(r, root, "root");
-        vm.assertEq(cpu, 3600, "cpuSeconds");
-        vm.assertEq(gpu, 60, "gpuSeconds");
-        vm.assertEq(records, 42, "records");
-        vm.assertEq(dh, dataHash, "dataHash");
-        vm.assertEq(at, 1234, "committedAt block");
-        (bool any, uint64 last) = ledger.lastEpoch();
+        vm.assertEq(ledger.rootOf(7), root, "root");
+        vm.assertTrue(ledger.isCommitted(7), "committed");
+        uint64 last;
+        (any, last) = ledger.lastEpoch();
         vm.assertTrue(any, "an epoch was committed");
         vm.assertEq(last, 7, "last epoch");
 
-        (,,,,, uint64 never) = ledger.epochs(8);
-        vm.assertEq(never, 0, "an uncommitted epoch reads as zero");
+        vm.assertEq(ledger.rootOf(8), bytes32(0), "an uncommitted epoch has no root");
+        vm.assertFalse(ledger.isCommitted(8), "and is not committed");
     }
 
     function test_commitEpoch_duplicateRefused() public {
         _commit(7, keccak256("a"), 3);
         vm.expectRevert(abi.encodeWithSelector(ContributionLedger.EpochAlreadyCommitted.selector, uint64(7)));
         _commit(7, keccak256("b"), 3);
-        (bytes32 r,,,,,) = ledger.epochs(7);
-        vm.assertEq(r, keccak256("a"), "the first commit is kept");
+        vm.assertEq(ledger.rootOf(7), keccak256("a"), "the first commit is kept");
     }
 
     function test_commitEpoch_strictlyIncreasing() public {
@@ -179,13 +175,30 @@ contract ContributionLedgerTest is Test {
     }
 
     function test_commitEpoch_emptyEpoch() public {
+        vm.expectEmit(address(ledger));
+        emit EpochCommitted(3, 100, 10, 0, keccak256(abi.encode("csv", uint64(3))));
         _commit(3, bytes32(0), 0);
-        (bytes32 r,,, uint32 records,, uint64 at) = ledger.epochs(3);
-        vm.assertEq(r, bytes32(0), "empty root");
-        vm.assertEq(records, 0, "no records");
-        vm.assertGt(at, 0, "but committed");
+        vm.assertEq(ledger.rootOf(3), bytes32(0), "empty root");
+        vm.assertTrue(ledger.isCommitted(3), "but committed");
+        (, uint64 last) = ledger.lastEpoch();
+        vm.assertEq(last, 3, "an empty epoch is the last epoch too");
         bytes32[] memory none = new bytes32[](0);
         vm.assertFalse(ledger.verify(3, bytes32(0), none), "an empty epoch proves nothing");
+        // The slot's marker (1) is not a root either.
+        vm.assertFalse(ledger.verify(3, bytes32(uint256(1)), none), "the empty-epoch marker proves nothing");
+
+        // A repeat is recognized, right away and after later epochs.
+        vm.expectRevert(abi.encodeWithSelector(ContributionLedger.EpochAlreadyCommitted.selector, uint64(3)));
+        _commit(3, bytes32(0), 0);
+        _commit(5, keccak256("five"), 2);
+        vm.expectRevert(abi.encodeWithSelector(ContributionLedger.EpochAlreadyCommitted.selector, uint64(3)));
+        _commit(3, bytes32(0), 0);
+        vm.expectRevert(abi.encodeWithSelector(ContributionLedger.EpochAlreadyCommitted.selector, uint64(3)));
+        _commit(3, keccak256("now with records"), 1);
+        // The gap between them was never committed.
+        vm.expectRevert(abi.encodeWithSelector(ContributionLedger.EpochNotAfterLast.selector, uint64(4), uint64(5)));
+        _commit(4, bytes32(0), 0);
+        vm.assertFalse(ledger.isCommitted(4), "the gap stays uncommitted");
     }
 
     function test_commitEpoch_rootMustMatchRecords() public {
@@ -197,23 +210,23 @@ contract ContributionLedgerTest is Test {
             abi.encodeWithSelector(ContributionLedger.RootDoesNotMatchRecords.selector, keccak256("r"), uint32(0))
         );
         _commit(1, keccak256("r"), 0);
+        // 1 marks an empty epoch's slot: it is not accepted as a root.
+        vm.expectRevert(
+            abi.encodeWithSelector(ContributionLedger.RootDoesNotMatchRecords.selector, bytes32(uint256(1)), uint32(1))
+        );
+        _commit(1, bytes32(uint256(1)), 1);
+        vm.assertFalse(ledger.isCommitted(1), "nothing committed");
     }
 
-    function test_commitEpoch_totalsBounds() public {
-        uint128 max80 = type(uint80).max;
+    function test_commitEpoch_totalsInFullInTheEvent() public {
+        // The totals are not stored, so nothing bounds them below their types.
+        uint128 max = type(uint128).max;
+        bytes32 dataHash = bytes32(type(uint256).max);
+        vm.expectEmit(address(ledger));
+        emit EpochCommitted(1, max, max, type(uint32).max, dataHash);
         vm.prank(poster);
-        ledger.commitEpoch(1, keccak256("r"), max80, max80, type(uint32).max, bytes32(0));
-        (, uint128 cpu, uint128 gpu, uint32 records,,) = ledger.epochs(1);
-        vm.assertEq(cpu, max80, "largest cpu total kept exactly");
-        vm.assertEq(gpu, max80, "largest gpu total kept exactly");
-        vm.assertEq(records, type(uint32).max, "largest record count");
-
-        vm.expectRevert(abi.encodeWithSelector(ContributionLedger.TotalTooLarge.selector, max80 + 1));
-        vm.prank(poster);
-        ledger.commitEpoch(2, keccak256("r"), max80 + 1, 0, 1, bytes32(0));
-        vm.expectRevert(abi.encodeWithSelector(ContributionLedger.TotalTooLarge.selector, type(uint128).max));
-        vm.prank(poster);
-        ledger.commitEpoch(2, keccak256("r"), 0, type(uint128).max, 1, bytes32(0));
+        ledger.commitEpoch(1, keccak256("r"), max, max, type(uint32).max, dataHash);
+        vm.assertEq(ledger.rootOf(1), keccak256("r"), "root");
     }
 
     // ----------------------------------------------------------- proofs --
@@ -288,8 +301,38 @@ contract ContributionLedgerTest is Test {
         } else {
             vm.expectRevert();
             _commit(second, keccak256("b"), 1);
-            (bytes32 r,,,,,) = ledger.epochs(first);
-            vm.assertEq(r, keccak256("a"), "the first commit is untouched");
+            vm.assertEq(ledger.rootOf(first), keccak256("a"), "the first commit is untouched");
+        }
+    }
+
+    /// Epochs from `steps`, some empty, some skipped: afterwards every
+    /// committed epoch repeats as EpochAlreadyCommitted, every skipped one as
+    /// EpochNotAfterLast, and rootOf/isCommitted say what was committed.
+    function testFuzz_commitEpoch_repeatsRecognized(uint256 steps) public {
+        uint64 epoch = uint64(steps % 3);
+        uint64[] memory seen = new uint64[](16);
+        bool[] memory empty = new bool[](16);
+        for (uint256 k = 0; k < 16; k++) {
+            uint256 r = uint256(keccak256(abi.encode(steps, k)));
+            empty[k] = r % 3 == 0;
+            seen[k] = epoch;
+            _commit(epoch, empty[k] ? bytes32(0) : keccak256(abi.encode(epoch)), empty[k] ? 0 : 1);
+            epoch += uint64(1 + (r >> 8) % 3); // gaps of 0 to 2 epochs
+        }
+        (, uint64 last) = ledger.lastEpoch();
+        vm.assertEq(last, seen[15], "the last commit is the last epoch");
+        uint256 k2 = 0;
+        for (uint64 e = 0; e <= last; e++) {
+            bool committed = k2 < 16 && seen[k2] == e;
+            vm.assertEq(ledger.isCommitted(e), committed, "isCommitted");
+            if (committed) {
+                vm.assertEq(ledger.rootOf(e), empty[k2] ? bytes32(0) : keccak256(abi.encode(e)), "rootOf");
+                vm.expectRevert(abi.encodeWithSelector(ContributionLedger.EpochAlreadyCommitted.selector, e));
+                k2++;
+            } else {
+                vm.expectRevert(abi.encodeWithSelector(ContributionLedger.EpochNotAfterLast.selector, e, last));
+            }
+            _commit(e, keccak256("again"), 1);
         }
     }
 
@@ -318,7 +361,6 @@ contract ContributionLedgerTest is Test {
         vm.prank(admin);
         ledger.unpause();
         _commit(2, keccak256("r"), 1);
-        (,,,,, uint64 at) = ledger.epochs(2);
-        vm.assertGt(at, 0, "commits resume after unpause");
+        vm.assertTrue(ledger.isCommitted(2), "commits resume after unpause");
     }
 }

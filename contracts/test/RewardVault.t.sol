@@ -37,7 +37,9 @@ contract ReentrantClaimer {
 }
 
 contract RewardVaultTest is VaultFixture {
-    event EpochFunded(uint64 indexed epoch, bytes32 root, RewardVault.Asset asset, uint256 amount, uint64 deadline);
+    event EpochFunded(
+        uint64 indexed epoch, bytes32 root, RewardVault.Asset asset, uint256 amount, uint256 entries, uint64 deadline
+    );
     event Claimed(uint64 indexed epoch, uint256 index, address indexed account, uint256 amount);
     event Swept(uint64 indexed epoch, address indexed to, uint256 amount);
 
@@ -67,9 +69,9 @@ contract RewardVaultTest is VaultFixture {
         uint64 deadline = uint64(block.timestamp + 2 days);
         vm.deal(admin, t.total);
         vm.expectEmit(address(vault));
-        emit EpochFunded(4, t.root, RewardVault.Asset.Eth, t.total, deadline);
+        emit EpochFunded(4, t.root, RewardVault.Asset.Eth, t.total, 5, deadline);
         vm.prank(admin);
-        vault.fundEth{value: t.total}(4, t.root, deadline);
+        vault.fundEth{value: t.total}(4, t.root, 5, deadline);
         (bytes32 root, RewardVault.Asset asset, uint128 funded, uint128 remaining, uint64 dl, bool swept) =
             vault.epochs(4);
         vm.assertEq(root, t.root, "root");
@@ -100,18 +102,18 @@ contract RewardVaultTest is VaultFixture {
             abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role)
         );
         vm.prank(stranger);
-        vault.fundEth{value: 1 ether}(1, keccak256("r"), uint64(block.timestamp + 2 days));
+        vault.fundEth{value: 1 ether}(1, keccak256("r"), 1, uint64(block.timestamp + 2 days));
         vm.expectRevert(
             abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role)
         );
         vm.prank(stranger);
-        vault.fundToken(1, keccak256("r"), 1, uint64(block.timestamp + 2 days));
+        vault.fundToken(1, keccak256("r"), 1, 1, uint64(block.timestamp + 2 days));
 
         // A funder that is not admin.
         vm.prank(admin);
         vault.grantRole(role, stranger);
         vm.prank(stranger);
-        vault.fundEth{value: 1 ether}(1, keccak256("r"), uint64(block.timestamp + 2 days));
+        vault.fundEth{value: 1 ether}(1, keccak256("r"), 1, uint64(block.timestamp + 2 days));
         (,, uint128 funded,,,) = vault.epochs(1);
         vm.assertEq(funded, 1 ether, "a granted funder funds");
     }
@@ -121,31 +123,51 @@ contract RewardVaultTest is VaultFixture {
         vm.deal(admin, 10 ether);
         vm.startPrank(admin);
         vm.expectRevert(abi.encodeWithSelector(RewardVault.EpochNotCommitted.selector, uint64(1)));
-        vault.fundEth{value: 1 ether}(1, keccak256("r"), deadline);
+        vault.fundEth{value: 1 ether}(1, keccak256("r"), 1, deadline);
         vm.stopPrank();
 
         _commitEpoch(1);
         vm.startPrank(admin);
+        vm.expectRevert(RewardVault.NoEntries.selector);
+        vault.fundEth{value: 1 ether}(1, keccak256("r"), 0, deadline);
         vm.expectRevert(RewardVault.ZeroRoot.selector);
-        vault.fundEth{value: 1 ether}(1, bytes32(0), deadline);
+        vault.fundEth{value: 1 ether}(1, bytes32(0), 1, deadline);
         vm.expectRevert(abi.encodeWithSelector(RewardVault.BadAmount.selector, uint256(0)));
-        vault.fundEth{value: 0}(1, keccak256("r"), deadline);
+        vault.fundEth{value: 0}(1, keccak256("r"), 1, deadline);
         vm.expectRevert(abi.encodeWithSelector(RewardVault.BadAmount.selector, uint256(type(uint128).max) + 1));
-        vault.fundToken(1, keccak256("r"), uint256(type(uint128).max) + 1, deadline);
+        vault.fundToken(1, keccak256("r"), 1, uint256(type(uint128).max) + 1, deadline);
         uint64 soon = uint64(block.timestamp + MIN_PERIOD - 1);
         vm.expectRevert(
             abi.encodeWithSelector(RewardVault.DeadlineTooSoon.selector, soon, block.timestamp + MIN_PERIOD)
         );
-        vault.fundEth{value: 1 ether}(1, keccak256("r"), soon);
+        vault.fundEth{value: 1 ether}(1, keccak256("r"), 1, soon);
 
-        vault.fundEth{value: 1 ether}(1, keccak256("r"), deadline);
+        vault.fundEth{value: 1 ether}(1, keccak256("r"), 1, deadline);
         vm.expectRevert(abi.encodeWithSelector(RewardVault.EpochAlreadyFunded.selector, uint64(1)));
-        vault.fundEth{value: 1 ether}(1, keccak256("other"), deadline);
+        vault.fundEth{value: 1 ether}(1, keccak256("other"), 1, deadline);
         token.approve(address(vault), 1);
         vm.expectRevert(abi.encodeWithSelector(RewardVault.EpochAlreadyFunded.selector, uint64(1)));
-        vault.fundToken(1, keccak256("other"), 1, deadline);
+        vault.fundToken(1, keccak256("other"), 1, 1, deadline);
         vm.stopPrank();
         vm.assertEq(address(vault).balance, 1 ether, "refused funding left nothing behind");
+    }
+
+    function test_fund_emptyCommittedEpoch() public {
+        // The ledger's empty epochs are committed (root 0) and may be funded.
+        vm.prank(poster);
+        ledger.commitEpoch(6, bytes32(0), 0, 0, 0, bytes32(0));
+        vm.deal(admin, 1 ether);
+        vm.prank(admin);
+        vault.fundEth{value: 1 ether}(6, keccak256("r"), 1, uint64(block.timestamp + 2 days));
+        (,, uint128 funded,,,) = vault.epochs(6);
+        vm.assertEq(funded, 1 ether, "funded");
+        // An epoch the ledger skipped may not.
+        vm.prank(poster);
+        ledger.commitEpoch(8, keccak256("c"), 1, 1, 1, bytes32(0));
+        vm.deal(admin, 1 ether);
+        vm.expectRevert(abi.encodeWithSelector(RewardVault.EpochNotCommitted.selector, uint64(7)));
+        vm.prank(admin);
+        vault.fundEth{value: 1 ether}(7, keccak256("r"), 1, uint64(block.timestamp + 2 days));
     }
 
     function test_plainEthTransferRefused() public {
@@ -241,19 +263,69 @@ contract RewardVaultTest is VaultFixture {
     }
 
     function test_claim_bitmapWordsAreIndependent() public {
-        // 600 entries: indices 0, 255, 256, 511 and 599 live in three bitmap words.
+        // 600 entries, 255 to a bitmap word: 0, 254 | 255, 509 | 510, 599.
         Tree memory t = _tree(2, 600, 8, 1 gwei);
         _fundEth(t, t.total);
-        uint256[5] memory picks = [uint256(0), 255, 256, 511, 599];
+        uint256[6] memory picks = [uint256(0), 254, 255, 509, 510, 599];
         for (uint256 k = 0; k < picks.length; k++) {
             _claim(t, picks[k]);
         }
         for (uint256 i = 0; i < 600; i++) {
-            bool picked = i == 0 || i == 255 || i == 256 || i == 511 || i == 599;
+            bool picked = i == 0 || i == 254 || i == 255 || i == 509 || i == 510 || i == 599;
             vm.assertEq(vault.isClaimed(2, i), picked, "exactly the claimed bits are set");
         }
-        vm.expectRevert(abi.encodeWithSelector(RewardVault.AlreadyClaimed.selector, uint64(2), uint256(256)));
-        _claim(t, 256);
+        vm.expectRevert(abi.encodeWithSelector(RewardVault.AlreadyClaimed.selector, uint64(2), uint256(255)));
+        _claim(t, 255);
+    }
+
+    /// Storage slot of bitmap word `word` of `epoch` (`_claimedBits` is slot 3:
+    /// AccessControl's roles 0, Pausable's flag 1, `_epochs` 2; see
+    /// `forge inspect RewardVault storageLayout`).
+    function _bitmapSlot(uint64 epoch, uint256 word) internal pure returns (bytes32) {
+        return keccak256(abi.encode(word, keccak256(abi.encode(epoch, uint256(3)))));
+    }
+
+    function test_fund_preparesBitmapWords() public {
+        uint256 prepared = 1 << 255;
+        // 510 entries fill two words exactly; 511 need a third.
+        Tree memory t = _tree(2, 510, 8, 1 gwei);
+        _fundEth(t, t.total);
+        vm.assertEq(uint256(vm.load(address(vault), _bitmapSlot(2, 0))), prepared, "word 0 prepared");
+        vm.assertEq(uint256(vm.load(address(vault), _bitmapSlot(2, 1))), prepared, "word 1 prepared");
+        vm.assertEq(uint256(vm.load(address(vault), _bitmapSlot(2, 2))), 0, "no word beyond the list");
+        Tree memory u = _tree(3, 511, 8, 1 gwei);
+        _fundToken(u, u.total);
+        vm.assertEq(uint256(vm.load(address(vault), _bitmapSlot(3, 2))), prepared, "a third word for entry 510");
+        vm.assertEq(uint256(vm.load(address(vault), _bitmapSlot(3, 3))), 0, "and no fourth");
+        vm.assertEq(uint256(vm.load(address(vault), _bitmapSlot(2, 2))), 0, "epochs do not share words");
+
+        // The marker is no claim, and a claim keeps it.
+        for (uint256 i = 0; i < 510; i++) {
+            vm.assertFalse(vault.isClaimed(2, i), "nothing claimed after funding");
+        }
+        _claim(t, 254);
+        vm.assertEq(
+            uint256(vm.load(address(vault), _bitmapSlot(2, 0))), prepared | (1 << 254), "bit 254 of word 0 set"
+        );
+        _claim(t, 255);
+        vm.assertEq(uint256(vm.load(address(vault), _bitmapSlot(2, 1))), prepared | 1, "bit 0 of word 1 set");
+    }
+
+    function test_claim_unpreparedWordsStillWork() public {
+        // The funder prepares one word of a 600-entry list: the rest still pays, once.
+        Tree memory t = _tree(2, 600, 9, 1 gwei);
+        _commitEpoch(2);
+        vm.deal(admin, t.total);
+        vm.prank(admin);
+        vault.fundEth{value: t.total}(2, t.root, 1, uint64(block.timestamp + 7 days));
+        vm.assertEq(uint256(vm.load(address(vault), _bitmapSlot(2, 1))), 0, "word 1 not prepared");
+        _claim(t, 300);
+        _claim(t, 599);
+        vm.assertEq(t.entries[300].account.balance, t.entries[300].amount, "paid from an unprepared word");
+        vm.assertTrue(vault.isClaimed(2, 300), "recorded");
+        vm.assertEq(uint256(vm.load(address(vault), _bitmapSlot(2, 1))), 1 << 45, "only the claim's bit");
+        vm.expectRevert(abi.encodeWithSelector(RewardVault.AlreadyClaimed.selector, uint64(2), uint256(599)));
+        _claim(t, 599);
     }
 
     function test_claim_cannotExceedFunding() public {
@@ -279,6 +351,7 @@ contract RewardVaultTest is VaultFixture {
         leaves[1] = MerkleLeaves.rewardLeaf(2, 1, address(attacker), 1 ether);
         Tree memory t;
         t.epoch = 2;
+        t.leaves = leaves;
         t.root = MerkleTree.root(leaves);
         _fundEth(t, 2 ether);
         attacker.arm(2, 1, 1 ether, MerkleTree.proof(leaves, 1));
@@ -347,7 +420,7 @@ contract RewardVaultTest is VaultFixture {
         vm.deal(admin, 1 ether);
         vm.expectRevert(Pausable.EnforcedPause.selector);
         vm.prank(admin);
-        vault.fundEth{value: 1 ether}(3, keccak256("r"), uint64(block.timestamp + 2 days));
+        vault.fundEth{value: 1 ether}(3, keccak256("r"), 1, uint64(block.timestamp + 2 days));
 
         vm.prank(admin);
         vault.unpause();

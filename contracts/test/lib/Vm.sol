@@ -21,6 +21,7 @@ interface Vm {
     function deal(address account, uint256 newBalance) external;
     function warp(uint256 newTimestamp) external;
     function roll(uint256 newHeight) external;
+    function load(address target, bytes32 slot) external view returns (bytes32 data);
     function label(address account, string calldata newLabel) external;
     function addr(uint256 privateKey) external pure returns (address keyAddr);
 
@@ -48,6 +49,8 @@ interface Vm {
     function lastCallGas() external view returns (Gas memory gas);
     function snapshotGasLastCall(string calldata group, string calldata name) external returns (uint256 gasUsed);
     function snapshotValue(string calldata group, string calldata name, uint256 value) external;
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
     function pauseGasMetering() external;
     function resumeGasMetering() external;
 

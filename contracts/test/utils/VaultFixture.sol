@@ -70,7 +70,7 @@ abstract contract VaultFixture is Test {
         deadline = uint64(block.timestamp + 7 days);
         vm.deal(admin, admin.balance + amount);
         vm.prank(admin);
-        vault.fundEth{value: amount}(t.epoch, t.root, deadline);
+        vault.fundEth{value: amount}(t.epoch, t.root, t.leaves.length, deadline);
     }
 
     function _fundToken(Tree memory t, uint256 amount) internal returns (uint64 deadline) {
@@ -78,7 +78,7 @@ abstract contract VaultFixture is Test {
         deadline = uint64(block.timestamp + 7 days);
         vm.startPrank(admin);
         token.approve(address(vault), amount);
-        vault.fundToken(t.epoch, t.root, amount, deadline);
+        vault.fundToken(t.epoch, t.root, t.leaves.length, amount, deadline);
         vm.stopPrank();
     }
 
