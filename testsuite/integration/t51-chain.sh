@@ -15,7 +15,8 @@ out=$("$forge" --version 2>&1) || { t_fail "forge is installed" "$out"; exit 1; 
 # start_anvil NAME CHAIN-ID: a private anvil on a free loopback port; sets $url.
 start_anvil() {
 	local name=$1 id=$2 pid port i
-	setsid "$anvil" --host 127.0.0.1 --port 0 --chain-id "$id" < /dev/null > "$T_TMP/$name.log" 2>&1 &
+	# --steps-tracing: debug_traceTransaction's opcode steps (the gas breakdown below).
+	setsid "$anvil" --host 127.0.0.1 --port 0 --chain-id "$id" --steps-tracing < /dev/null > "$T_TMP/$name.log" 2>&1 &
 	pid=$!
 	t_on_exit "kill $pid; wait $pid"
 	for i in $(seq 1 120); do
@@ -106,17 +107,44 @@ t_diag "SmokeLocal took $(( $(date +%s) - start ))s"
 
 # The receipts in nonce order (one sender): block, then index in the block.
 receipts=$c/broadcast/SmokeLocal.s.sol/31337/run-latest.json
-mapfile -t gas < <(jq -r '.receipts[] | "\(.blockNumber) \(.transactionIndex) \(.gasUsed) \(.status)"' "$receipts" |
-	while read -r b i g s; do echo "$((b)) $((i)) $((g)) $s"; done | sort -n -k1,1 -k2,2 | cut -d' ' -f3,4)
-t_eq "eight transactions, all successful" "${#gas[@]} $(printf '%s\n' "${gas[@]}" | grep -c ' 0x1$')" "8 8"
+ordered=$(jq -r '.receipts[] | "\(.blockNumber) \(.transactionIndex) \(.gasUsed) \(.status) \(.transactionHash)"' "$receipts" |
+	while read -r b i g s h; do echo "$((b)) $((i)) $((g)) $s $h"; done | sort -n -k1,1 -k2,2)
+mapfile -t gas < <(cut -d' ' -f3,4 <<<"$ordered")
+mapfile -t txs < <(cut -d' ' -f5 <<<"$ordered")
+t_eq "nine transactions, all successful" "${#gas[@]} $(printf '%s\n' "${gas[@]}" | grep -c ' 0x1$')" "9 9"
+gas=("${gas[@]% *}")
 snap() { jq -r ".\"$2\"" "$c/snapshots/$1.json"; }
-t_diag "receipts' gasUsed: commitEpoch ${gas[0]% *}, ${gas[1]% *}, ${gas[2]% *}; fundEth ${gas[5]% *}; claim ${gas[6]% *}, ${gas[7]% *}"
+t_diag "receipts' gasUsed: commitEpoch ${gas[0]}, ${gas[1]}, ${gas[2]} (empty), ${gas[3]}; fundEth ${gas[6]}; claim ${gas[7]}, ${gas[8]}"
+t_eq "the ledger's first commitEpoch costs on anvil what snapshots/ContributionLedger.json says" \
+	"${gas[0]}" "$(snap ContributionLedger commitEpoch_first)"
 t_eq "commitEpoch costs on anvil what snapshots/ContributionLedger.json says" \
-	"${gas[1]% *}" "$(snap ContributionLedger commitEpoch)"
-t_eq "every commitEpoch after the first costs the same" "${gas[2]% *}" "${gas[1]% *}"
+	"${gas[1]}" "$(snap ContributionLedger commitEpoch)"
+t_eq "an empty epoch's commitEpoch costs what snapshots/ContributionLedger.json says" \
+	"${gas[2]}" "$(snap ContributionLedger commitEpoch_empty)"
+t_eq "every commitEpoch after the first costs the same" "${gas[3]}" "${gas[1]}"
+for i in 0 1 2 3; do
+	t_run "commitEpoch receipt $i: ${gas[$i]} <= 60000 gas" test "${gas[$i]}" -le 60000
+done
+
+# Where a commit's gas goes, from the node's own opcode trace of the second
+# commit: its steps must add up to the execution gas of the snapshot.
+trace=$(curl -s -m 30 -X POST -H 'Content-Type: application/json' --data \
+	"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"debug_traceTransaction\",\"params\":[\"${txs[1]}\",{\"disableMemory\":true,\"disableStack\":true}]}" \
+	"$url")
+t_eq "commitEpoch's opcode steps (debug_traceTransaction) add up to its execution gas" \
+	"$(jq '[.result.structLogs[] | .gasCost] | add' <<<"$trace")" "$(snap ContributionLedger commitEpoch_execution)"
+t_diag "commitEpoch execution gas by opcode: $(jq -r '.result.structLogs | group_by(.op)
+	| map({op: .[0].op, n: length, gas: (map(.gasCost) | add)}) | sort_by(-.gas)
+	| (.[:4] | map("\(.op) x\(.n) \(.gas)")) + ["\(.[4:] | map(.gas) | add) the other \(.[4:] | map(.n) | add) steps"]
+	| join(", ")' <<<"$trace")"
+t_diag "commitEpoch storage: $(jq -r '[.result.structLogs[] | select(.op == "SLOAD" or .op == "SSTORE") | "\(.op) \(.gasCost)"] | join(", ")' <<<"$trace")"
+
 t_eq "the first claim of a bitmap word costs what snapshots/RewardVault.json says" \
-	"${gas[6]% *}" "$(snap RewardVault claimEth_firstOfBitmapWord)"
-t_eq "a claim costs what snapshots/RewardVault.json says" "${gas[7]% *}" "$(snap RewardVault claimEth)"
+	"${gas[7]}" "$(snap RewardVault claimEth_firstOfBitmapWord)"
+t_eq "a claim costs what snapshots/RewardVault.json says" "${gas[8]}" "$(snap RewardVault claimEth)"
+for i in 7 8; do
+	t_run "claim receipt $i: ${gas[$i]} <= 80000 gas" test "${gas[$i]}" -le 80000
+done
 
 # The claimants were paid, as the node itself reports (they held 1 wei).
 for i in 0 1; do
@@ -126,7 +154,23 @@ for i in 0 1; do
 		"$(( $(rpc eth_getBalance "[\"$account\",\"latest\"]") ))" "$((amount + 1))"
 done
 topic=$(cd "$c" && "$forge" inspect ContributionLedger events --json | jq -r 'to_entries[] | select(.key | startswith("EpochCommitted(")) | .value')
-t_eq "three EpochCommitted events on the ledger (eth_getLogs)" \
-	"$(curl -s -m 10 -X POST -H 'Content-Type: application/json' --data \
-		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getLogs\",\"params\":[{\"address\":\"$LEDGER_ADDRESS\",\"fromBlock\":\"0x0\",\"topics\":[\"$topic\"]}]}" \
-		"$url" | jq '.result | length')" 3
+t_eq "EpochCommitted's topic is the one FORMATS.md gives" "$topic" \
+	"$(sed -n 's/^ *EpochCommitted topic0: \(0x[0-9a-f]\{64\}\)$/\1/p' "$c/FORMATS.md")"
+logs=$(curl -s -m 10 -X POST -H 'Content-Type: application/json' --data \
+	"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getLogs\",\"params\":[{\"address\":\"$LEDGER_ADDRESS\",\"fromBlock\":\"0x$(printf %x "$DEPLOY_BLOCK")\",\"topics\":[\"$topic\"]}]}" \
+	"$url")
+t_eq "four EpochCommitted events on the ledger (eth_getLogs from DEPLOY_BLOCK)" "$(jq '.result | length' <<<"$logs")" 4
+# What quorated reads back: the epoch from topic1, the totals from the data
+# (cpuSeconds, gpuSeconds, records, dataHash), the block from the log.
+t_eq "the logs' epochs (topic1)" "$(jq -r '[.result[].topics[1]] | map(ltrimstr("0x") | ltrimstr("000000000000000000000000000000000000000000000000")) | join(" ")' <<<"$logs")" \
+	"0000000000000001 0000000000000002 0000000000000006 0000000000000015"
+# sha256_word N: the SHA-256 of N as one 32-byte big-endian word (abi.encode(uint64 N)).
+sha256_word() { printf "$(printf '%064x' "$1" | sed 's/../\\x&/g')" | sha256sum | cut -c1-64; }
+data2=$(jq -r '.result[1].data' <<<"$logs")
+t_eq "epoch 2's log data: cpuSeconds 3600, gpuSeconds 1, records 1, dataHash sha256(abi.encode(2))" \
+	"$(( 0x${data2:2:64} )) $(( 0x${data2:66:64} )) $(( 0x${data2:130:64} )) 0x${data2:194:64}" \
+	"3600 1 1 0x$(sha256_word 2)"
+t_eq "the empty epoch's log data: zeros and its dataHash" "$(jq -r '.result[2].data' <<<"$logs")" \
+	"0x$(printf '%0192x' 0)$(sha256_word 6)"
+t_match "each log names its block" "$(jq -r '[.result[].blockNumber] | join(" ")' <<<"$logs")" \
+	'^0x[0-9a-f]+ 0x[0-9a-f]+ 0x[0-9a-f]+ 0x[0-9a-f]+$'

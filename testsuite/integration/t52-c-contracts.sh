@@ -3,9 +3,11 @@
 # vectors: common/'s Merkle code rebuilds contracts/test/vectors.json; on a
 # private anvil, through testsuite/integration/eth_tool, an EIP-1559
 # commitEpoch signed in C commits a contribution tree of contracts/test/
-# vectors.json; every record of it verifies on chain with the file's proofs;
-# the on-chain leaf encoder agrees with the file; a repeated commit reverts;
-# a reward tree of the file is funded and claimed with C-encoded proofs.
+# vectors.json; the root reads back with rootOf, the totals from the
+# EpochCommitted log as quorated reads them (eth_getLogs through the C client);
+# every record verifies on chain with the file's proofs; the on-chain leaf
+# encoder agrees with the file; a repeated commit reverts, an empty epoch's
+# too; a reward tree of the file is funded and claimed with C-encoded proofs.
 . "$(dirname "$0")/lib.sh"
 
 c=$T_TOP/contracts
@@ -60,12 +62,30 @@ out=$("$tool" send --rpc "$rpc" --key "$key" --to "$LEDGER_ADDRESS" --wait 30 --
 t_eq "a commitEpoch signed in C is mined" "$?" 0
 t_match "its receipt: success" "$out" "status success"
 t_diag "$(grep -E '^gas-used' <<<"$out")"
+gas=$(sed -n 's/^gas-used //p' <<<"$out")
+t_run "its gas-used ($gas) is within 60,000" test "${gas:-999999}" -le 60000
+commit_block=$(sed -n 's/^block //p' <<<"$out")
 
-epochs=$("$tool" call --rpc "$rpc" --to "$LEDGER_ADDRESS" \
-	--returns bytes32,uint128,uint128,uint32,bytes32,uint64 --sig "epochs(uint64)" "$epoch" 2>&1)
-t_eq "epochs(11) returns what was committed" "$(head -n 5 <<<"$epochs" | tr '\n' ' ')" \
-	"$root 3600 60 5 $data_hash "
-t_match "epochs(11): committedAt is a block" "$(sed -n 6p <<<"$epochs")" '^[1-9][0-9]*$'
+t_eq "rootOf(11) is the committed root" "$("$tool" call --rpc "$rpc" --to "$LEDGER_ADDRESS" --returns bytes32 \
+	--sig "rootOf(uint64)" "$epoch" 2>&1)" "$root"
+t_eq "isCommitted(11)" "$("$tool" call --rpc "$rpc" --to "$LEDGER_ADDRESS" --returns bool \
+	--sig "isCommitted(uint64)" "$epoch" 2>&1)" true
+t_eq "lastEpoch() is (true, 11)" "$("$tool" call --rpc "$rpc" --to "$LEDGER_ADDRESS" --returns bool,uint64 \
+	--sig "lastEpoch()" 2>&1 | tr '\n' ' ')" "true 11 "
+
+# The totals, as quorated reads them: the EpochCommitted log of the epoch
+# (topic0 the event, topic1 the epoch), its data the four words, its block
+# the receipt's.
+topic=$("$tool" keccak "EpochCommitted(uint64,uint128,uint128,uint32,bytes32)")
+t_eq "EpochCommitted's topic0 (Keccak-256 in C) is FORMATS.md's" "$topic" \
+	"$(sed -n 's/^ *EpochCommitted topic0: \(0x[0-9a-f]\{64\}\)$/\1/p' "$c/FORMATS.md")"
+logs=$("$tool" rpc --rpc "$rpc" eth_getLogs "[{\"address\":\"$LEDGER_ADDRESS\",\"fromBlock\":\"0x$(printf %x "$DEPLOY_BLOCK")\",\"topics\":[\"$topic\",\"0x$(printf %064x "$epoch")\"]}]" 2>&1)
+t_eq "one EpochCommitted log for epoch 11" "$(jq 'length' <<<"$logs" 2>&1)" 1
+data=$(jq -r '.[0].data' <<<"$logs")
+t_eq "the log's data: cpuSeconds, gpuSeconds, records, dataHash" \
+	"$(( 0x${data:2:64} )) $(( 0x${data:66:64} )) $(( 0x${data:130:64} )) 0x${data:194:64} ${#data}" \
+	"3600 60 5 $data_hash 258"
+t_eq "the log's block is the receipt's" "$(( $(jq -r '.[0].blockNumber' <<<"$logs") ))" "$commit_block"
 
 for i in 0 1 2 3 4; do
 	r=$(jq -c ".records[$i]" <<<"$tree")
@@ -90,13 +110,37 @@ out=$("$tool" send --rpc "$rpc" --key "$key" --to "$LEDGER_ADDRESS" --wait 30 --
 t_match "a second commit of epoch 11 is refused: EpochAlreadyCommitted (0xa9dcd6ff)" "$(tr '\n' ' ' <<<"$out")" \
 	"custom error 0xa9dcd6ff.*exit [1-9]"
 
+# The vectors' empty tree (epoch 99, root 0): committed, and a repeat is
+# recognized as one; an epoch skipped before it is not "already committed".
+empty=$(jq -c '[.contribution[] | select((.records | length) == 0)][0]' "$vectors")
+eepoch=$(jq -r '.epoch' <<<"$empty")
+t_eq "the vectors' empty tree: epoch 99, root 0" "$eepoch $(jq -r '.root' <<<"$empty")" "99 0x$(printf '%064x' 0)"
+empty_hash=0x$(printf '' | sha256sum | cut -c1-64)
+out=$("$tool" send --rpc "$rpc" --key "$key" --to "$LEDGER_ADDRESS" --wait 30 --sig "$commit_sig" \
+	"$eepoch" "$(jq -r '.root' <<<"$empty")" 0 0 0 "$empty_hash" 2>&1)
+t_match "commitEpoch of the empty epoch 99 is mined" "$out" "status success"
+gas=$(sed -n 's/^gas-used //p' <<<"$out")
+t_run "its gas-used ($gas) is within 60,000" test "${gas:-999999}" -le 60000
+t_eq "isCommitted(99), rootOf(99) 0" "$("$tool" call --rpc "$rpc" --to "$LEDGER_ADDRESS" --returns bool \
+	--sig "isCommitted(uint64)" 99 2>&1) $("$tool" call --rpc "$rpc" --to "$LEDGER_ADDRESS" --returns bytes32 \
+	--sig "rootOf(uint64)" 99 2>&1)" "true 0x$(printf '%064x' 0)"
+out=$("$tool" send --rpc "$rpc" --key "$key" --to "$LEDGER_ADDRESS" --wait 30 --sig "$commit_sig" \
+	"$eepoch" "$(jq -r '.root' <<<"$empty")" 0 0 0 "$empty_hash" 2>&1; echo "exit $?")
+t_match "the empty epoch again: EpochAlreadyCommitted (0xa9dcd6ff)" "$(tr '\n' ' ' <<<"$out")" \
+	"custom error 0xa9dcd6ff.*exit [1-9]"
+out=$("$tool" send --rpc "$rpc" --key "$key" --to "$LEDGER_ADDRESS" --wait 30 --sig "$commit_sig" \
+	50 "$(jq -r '.root' <<<"$empty")" 0 0 0 "$empty_hash" 2>&1; echo "exit $?")
+t_match "epoch 50, skipped: EpochNotAfterLast (0x220b8762)" "$(tr '\n' ' ' <<<"$out")" \
+	"custom error 0x220b8762.*exit [1-9]"
+
 # The 5-entry reward tree of the vectors (epoch 11 too): fund it in ETH, claim entry 2.
 rtree=$(jq -c '[.reward[] | select((.entries | length) == 5)][0]' "$vectors")
 t_eq "the vectors have the 5-entry reward tree of epoch 11" "$(jq -r '.epoch' <<<"$rtree")" "$epoch"
 total=$(jq -r '.entries[].amount' <<<"$rtree" | paste -sd+ | bc)
 deadline=$(( $(date +%s) + 86400 ))
 out=$("$tool" send --rpc "$rpc" --key "$key" --to "$VAULT_ADDRESS" --value "$total" --wait 30 \
-	--sig "fundEth(uint64,bytes32,uint64)" "$epoch" "$(jq -r '.root' <<<"$rtree")" "$deadline" 2>&1)
+	--sig "fundEth(uint64,bytes32,uint256,uint64)" "$epoch" "$(jq -r '.root' <<<"$rtree")" \
+	"$(jq '.entries | length' <<<"$rtree")" "$deadline" 2>&1)
 t_match "fundEth signed in C funds the epoch with the list's total ($total wei)" "$out" "status success"
 e=$(jq -c '.entries[2]' <<<"$rtree")
 account=$(jq -r '.account' <<<"$e")
@@ -106,6 +150,9 @@ out=$("$tool" send --rpc "$rpc" --key "$key" --to "$VAULT_ADDRESS" --wait 30 \
 	"$(jq -r '.proof | join(",")' <<<"$e")" 2>&1)
 t_match "claim signed in C with the file's proof is mined" "$out" "status success"
 t_diag "$(grep -E '^gas-used' <<<"$out")"
+gas=$(sed -n 's/^gas-used //p' <<<"$out")
+t_run "its gas-used ($gas) is within 80,000 (a proof of 3; the account is new, 25,000 of it the EVM's)" \
+	test "${gas:-999999}" -le 80000
 t_eq "the account received exactly its amount" \
 	"$("$tool" info --rpc "$rpc" --address "$account" 2>&1 | sed -n 's/^balance //p')" "$amount"
 t_eq "isClaimed(11, 2)" "$("$tool" call --rpc "$rpc" --to "$VAULT_ADDRESS" --returns bool \
