@@ -1,0 +1,138 @@
+/*
+ * select_policy.h - the placement rules of select/reputation, as pure
+ * functions over plain values (no Slurm headers): which nodes a job may use,
+ * in which order, and how a replicated job is spread over sites.
+ *
+ *   - quarantined nodes take no job (unless an admin names them);
+ *   - probation nodes take only replicated jobs (their results get checked);
+ *   - eligible nodes are tried best first: trusted, neutral (no score),
+ *     probation, each by score, highest first;
+ *   - a job with --replicas=N gets nodes on min(N, sites, nodes) distinct
+ *     sites, each replica group inside one site where possible.
+ *
+ * The Slurm adapter (plugins/select/select_reputation.c) turns the ranks
+ * into cons_tres's node weights and lets cons_tres pick among equals.
+ */
+#ifndef QUORATE_SELECT_POLICY_H
+#define QUORATE_SELECT_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node_extra.h"
+
+/* The job-control environment names spank_quorate sets (sbatch/salloc/srun)
+ * and the select plugin reads from job_ptr->spank_job_env.  Slurm keeps them
+ * there as given; it adds "SPANK_" only for prolog/epilog environments, so
+ * both spellings are accepted. */
+#define SEL_ENV_REPLICAS	"QUORATE_REPLICAS"
+#define SEL_ENV_QUORUM		"QUORATE_QUORUM"
+#define SEL_ENV_VERIFY		"QUORATE_VERIFY"
+#define SEL_ENV_TOLERANCE	"QUORATE_VERIFY_TOLERANCE"
+
+#define SEL_REPLICAS_MIN	2
+#define SEL_REPLICAS_MAX	16
+
+/* Replica count of a job from its SPANK job environment (n entries of
+ * "NAME=VALUE").  Returns 2..16, 0 when the job is not replicated, or -1
+ * when QUORATE_REPLICAS is present but malformed (then treat the job as not
+ * replicated: it gets no probation nodes). */
+int sel_job_replicas(char *const *env, size_t n);
+
+enum sel_exclusion {
+	SEL_ELIGIBLE = 0,
+	SEL_EXCL_QUARANTINED,	/* no job at all */
+	SEL_EXCL_PROBATION,	/* replicated jobs only */
+};
+
+enum sel_exclusion sel_exclusion(enum node_state state, bool replicated);
+
+/* Scheduling rank, lower first: trusted < neutral < probation <
+ * quarantined (used only under an admin override); within each, the higher
+ * score first, in steps of 0.1.  Always below SEL_RANK_LIMIT. */
+#define SEL_RANK_LIMIT		4096u
+unsigned sel_rank(enum node_state state, bool has_score, double score);
+
+/*
+ * cons_tres tries nodes in order of node_record_t.sched_weight, lowest
+ * first; slurmctld fills bits 0..41 (node Weight << 8, boot and flex-
+ * reservation flags, cons_tres's GPU byte).  Our key goes above them, so it
+ * orders first and Slurm's own order breaks ties.  Key bit 12 marks nodes
+ * outside a replicated job's site plan.
+ */
+#define SEL_WEIGHT_SHIFT	42
+#define SEL_WEIGHT_SLURM_MASK	((UINT64_C(1) << SEL_WEIGHT_SHIFT) - 1)
+#define SEL_KEY_UNPLANNED	SEL_RANK_LIMIT
+uint64_t sel_weight_compose(uint64_t slurm_weight, unsigned key);
+uint64_t sel_weight_strip(uint64_t weight);
+
+/* Find the site in a node's feature list ("site_a,ib,bigmem"): the first
+ * feature that starts with prefix (and is longer than it).  Sets *name and
+ * *len to the whole feature and returns true, or returns false. */
+bool sel_site_of_features(const char *features, const char *prefix,
+			  const char **name, size_t *len);
+
+/* How many distinct sites a replicated job must span. */
+unsigned sel_sites_required(unsigned replicas, unsigned sites,
+			    unsigned nodes);
+
+/* One candidate node of a job. */
+struct sel_cand {
+	uint32_t node;		/* node index; candidates ascend by it */
+	uint32_t site;		/* site index, < nsites */
+	uint16_t rank;		/* sel_rank() */
+};
+
+struct sel_spread {
+	unsigned groups;	/* replicas N */
+	unsigned nodes;		/* nodes M the job gets */
+	unsigned sites_required;	/* distinct sites T */
+};
+
+enum sel_plan_status {
+	SEL_PLAN_OK = 0,
+	SEL_PLAN_FEW_SITES,	/* fewer than T sites have a candidate */
+	SEL_PLAN_FEW_NODES,	/* fewer than M candidates */
+};
+
+struct sel_plan_info {
+	enum sel_plan_status status;
+	unsigned sites_with_nodes;	/* sites with at least one candidate */
+	unsigned nodes_available;	/* candidates */
+	unsigned sites_used;		/* distinct sites in the plan */
+	bool groups_whole;		/* every group inside one site */
+};
+
+/* Reusable memory for sel_plan() and sel_spread_ok(), so that the scheduler
+ * does not allocate per job.  Zero-initialise; sel_scratch_free() at end. */
+struct sel_scratch {
+	uint32_t *order;		/* candidate positions, best first */
+	size_t order_cap;
+	uint32_t *site_buf;		/* 5 arrays of nsites */
+	size_t site_cap;
+	uint32_t rank_count[SEL_RANK_LIMIT + 1];
+};
+
+void sel_scratch_free(struct sel_scratch *s);
+
+/*
+ * Choose M of the n candidates (planned[i] = 1) for a replicated job:
+ * T distinct sites, each group of M/N (or M/N + 1) nodes inside one site
+ * where possible, better sites and better nodes first.  Candidates with
+ * skip[i] set (may be NULL) are not used.  Returns 0 (see info->status), or
+ * -1 when out of memory.
+ */
+int sel_plan(const struct sel_cand *cand, size_t n, unsigned nsites,
+	     const struct sel_spread *spread, const uint8_t *skip,
+	     uint8_t *planned, struct sel_plan_info *info,
+	     struct sel_scratch *s);
+
+/* Whether m chosen nodes on the given sites satisfy the spread: at least T
+ * distinct sites and, when need_whole, room for every group inside one
+ * site.  Returns 1, 0, or -1 out of memory. */
+int sel_spread_ok(const uint32_t *sites, size_t m, unsigned nsites,
+		  const struct sel_spread *spread, bool need_whole,
+		  struct sel_scratch *s);
+
+#endif

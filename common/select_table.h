@@ -1,0 +1,142 @@
+/*
+ * select_table.h - select/reputation's view of the node table: each node's
+ * parsed reputation, rank and site, cached by the Extra and feature strings
+ * they came from, and the per-job decision over a list of candidates.
+ *
+ * Plain C, no Slurm headers: the adapter feeds it node strings and candidate
+ * indices; unit tests and the benchmark feed it synthetic tables.
+ */
+#ifndef QUORATE_SELECT_TABLE_H
+#define QUORATE_SELECT_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node_extra.h"
+#include "select_policy.h"
+
+struct sel_node_entry {
+	const void *extra_ptr;		/* the string last seen ... */
+	char *extra;			/* ... and a copy of its contents */
+	const void *features_ptr;
+	char *features;
+	uint32_t site;			/* index into site_names */
+	uint16_t rank;			/* sel_rank() */
+	uint8_t state;			/* enum node_state, effective */
+	uint8_t malformed;		/* malformed quorate tokens in Extra */
+	bool has_score;
+	double score;
+};
+
+struct sel_table {
+	/* configuration (quorate.conf) */
+	double trust_above;
+	double quarantine_below;
+	char *site_prefix;
+
+	struct sel_node_entry *nodes;
+	size_t nnodes, nodes_cap;
+	unsigned opinionated;		/* nodes with a score (not neutral) */
+
+	/* site 0 is the pseudo-site of nodes without a site feature */
+	char **site_names;
+	unsigned nsites, sites_cap;
+
+	/* per-job work arrays, indexed like the candidate list */
+	struct sel_cand *cand;
+	uint8_t *excluded;		/* enum sel_exclusion, or 0 */
+	uint8_t *planned;
+	uint8_t *skip;
+	uint16_t *key;
+	size_t work_cap;
+	uint8_t *site_mark;		/* one per site */
+	unsigned site_mark_cap;
+	struct sel_scratch scratch;
+};
+
+/* Empty table with the default thresholds (80 / 40, "site_"). */
+int sel_table_init(struct sel_table *t);
+void sel_table_free(struct sel_table *t);
+
+/* New thresholds and site prefix: every node is parsed again on its next
+ * update.  Returns 0 or -1 (out of memory; the table keeps the old ones). */
+int sel_table_configure(struct sel_table *t, double trust_above,
+			double quarantine_below, const char *site_prefix);
+
+/* Grow or shrink to n nodes.  0 or -1. */
+int sel_table_resize(struct sel_table *t, size_t n);
+
+/* Node i's Extra and feature strings (either may be NULL).  Parsed again
+ * only when a pointer or the contents changed.  Returns 1 changed,
+ * 0 unchanged, -1 out of memory (the node is left neutral and unsited). */
+int sel_table_update_node(struct sel_table *t, size_t i, const char *extra,
+			  const char *features);
+
+/* A node that is gone (the slot of a deleted dynamic node). */
+void sel_table_clear_node(struct sel_table *t, size_t i);
+
+static inline const struct sel_node_entry *
+sel_table_node(const struct sel_table *t, size_t i)
+{
+	return &t->nodes[i];
+}
+
+const char *sel_table_site_name(const struct sel_table *t, uint32_t site);
+
+/* Number of distinct sites among the given nodes (site marks reset). */
+unsigned sel_table_count_sites(struct sel_table *t, const uint32_t *nodes,
+			       size_t n);
+
+/* One job's request. */
+struct sel_job_in {
+	const uint32_t *cand;		/* candidate node indices, ascending */
+	size_t ncand;
+	const uint8_t *required;	/* per candidate: named by --nodelist */
+	bool admin;			/* root or SlurmUser: may override */
+	unsigned replicas;		/* 0 = not replicated */
+};
+
+struct sel_job_out {
+	size_t kept;			/* candidates left */
+	unsigned quarantined;		/* excluded candidates, by cause */
+	unsigned probation;
+	unsigned overridden;		/* required nodes kept by an admin */
+	int64_t first_overridden;	/* node index, or -1 */
+	int64_t blocked;		/* a required node refused, or -1 */
+	uint8_t blocked_cause;		/* its enum sel_exclusion */
+	bool uniform;			/* all kept nodes share one key */
+};
+
+/*
+ * Filter and rank the candidates: t->excluded[i] says why candidate i is
+ * out (0 = kept), t->key[i] is its weight key.  A required node that the
+ * policy excludes is kept when in->admin (counted in overridden); otherwise
+ * out->blocked names it and the job cannot run.  Returns 0 or -1 (memory).
+ */
+int sel_table_job(struct sel_table *t, const struct sel_job_in *in,
+		  struct sel_job_out *out);
+
+/*
+ * Site plan for a replicated job over the kept candidates, minus those with
+ * t->skip[i] set (cleared by sel_table_job).  Sets t->planned[] and marks
+ * unplanned candidates in t->key (SEL_KEY_UNPLANNED).  Returns 0 or -1.
+ */
+int sel_table_plan(struct sel_table *t, const struct sel_job_in *in,
+		   const struct sel_spread *spread, struct sel_plan_info *info);
+
+/* Whether the chosen nodes (indices) satisfy the spread; 1, 0 or -1. */
+int sel_table_spread_ok(struct sel_table *t, const uint32_t *nodes, size_t m,
+			const struct sel_spread *spread, bool need_whole);
+
+/* Reasons for squeue (state_desc), one line each. */
+void sel_reason_trust(char *buf, size_t len, unsigned wanted,
+		      const struct sel_job_out *out);
+void sel_reason_blocked(char *buf, size_t len, const char *node,
+			uint8_t cause);
+void sel_reason_sites(struct sel_table *t, char *buf, size_t len,
+		      const struct sel_job_in *in,
+		      const struct sel_spread *spread,
+		      const struct sel_plan_info *info, bool no_room);
+
+#endif
