@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "select_policy.h"	/* the SEL_ENV_* names the select plugin reads */
 #include "spank_quorate.h"
@@ -55,7 +56,12 @@ int quorate_alloc_post_opt(spank_t sp)
 	if (setenv_checked(sp, SEL_ENV_VERIFY, r->verify))
 		goto fail;
 	if (r->has_tolerance) {
-		snprintf(num, sizeof(num), "%.17g", r->tolerance);
+		/* the shortest text that reads back as the same double */
+		for (int prec = 1; prec <= 17; prec++) {
+			snprintf(num, sizeof(num), "%.*g", prec, r->tolerance);
+			if (strtod(num, NULL) == r->tolerance)
+				break;
+		}
 		if (setenv_checked(sp, SEL_ENV_TOLERANCE, num))
 			goto fail;
 	}
