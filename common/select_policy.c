@@ -41,15 +41,6 @@ int sel_job_replicas(char *const *env, size_t n)
 	return (int)v;
 }
 
-enum sel_exclusion sel_exclusion(enum node_state state, bool replicated)
-{
-	if (state == NODE_QUARANTINED)
-		return SEL_EXCL_QUARANTINED;
-	if (state == NODE_PROBATION && !replicated)
-		return SEL_EXCL_PROBATION;
-	return SEL_ELIGIBLE;
-}
-
 unsigned sel_rank(enum node_state state, bool has_score, double score)
 {
 	unsigned group, sub = 0;
@@ -70,17 +61,6 @@ unsigned sel_rank(enum node_state state, bool has_score, double score)
 		sub = 1000u - (unsigned)tenths;
 	}
 	return group * 1001u + sub;
-}
-
-uint64_t sel_weight_compose(uint64_t slurm_weight, unsigned key)
-{
-	return (slurm_weight & SEL_WEIGHT_SLURM_MASK) |
-	       ((uint64_t)(key & (2 * SEL_RANK_LIMIT - 1)) << SEL_WEIGHT_SHIFT);
-}
-
-uint64_t sel_weight_strip(uint64_t weight)
-{
-	return weight & SEL_WEIGHT_SLURM_MASK;
 }
 
 bool sel_site_of_features(const char *features, const char *prefix,
@@ -129,13 +109,14 @@ void sel_scratch_free(struct sel_scratch *s)
 	s->order_cap = s->site_cap = 0;
 }
 
-#define SITE_ARRAYS 5
+/* Per site: cap, best, quota, used, heap offset; then the site order. */
+#define SITE_ARRAYS 6
 
 static int scratch_reserve(struct sel_scratch *s, size_t n, unsigned nsites)
 {
 	if (n > s->order_cap) {
 		size_t cap = n < 64 ? 64 : n;
-		uint32_t *p = realloc(s->order, cap * sizeof(*p));
+		uint64_t *p = realloc(s->order, cap * sizeof(*p));
 
 		if (!p)
 			return -1;
@@ -144,7 +125,7 @@ static int scratch_reserve(struct sel_scratch *s, size_t n, unsigned nsites)
 	}
 	if (nsites > s->site_cap) {
 		size_t cap = nsites < 16 ? 16 : nsites;
-		uint32_t *p = realloc(s->site_buf,
+		uint64_t *p = realloc(s->site_buf,
 				      cap * SITE_ARRAYS * sizeof(*p));
 
 		if (!p)
@@ -168,15 +149,61 @@ static unsigned group_count(const struct sel_spread *sp)
 	return sp->nodes < sp->groups ? sp->nodes : sp->groups;
 }
 
+/* (rank, position): the order "better reputation, then lower node index",
+ * which is the order cons_tres breaks ties in. */
+static uint64_t cand_key(const struct sel_cand *c, size_t i)
+{
+	return ((uint64_t)c[i].rank << 32) | (uint64_t)i;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Keep the q smallest keys in a max-heap h[0..*len). */
+static void heap_offer(uint64_t *h, unsigned *len, unsigned q, uint64_t key)
+{
+	unsigned i;
+
+	if (*len < q) {
+		i = (*len)++;
+		while (i && h[(i - 1) / 2] < key) {
+			h[i] = h[(i - 1) / 2];
+			i = (i - 1) / 2;
+		}
+		h[i] = key;
+		return;
+	}
+	if (key >= h[0])
+		return;
+	i = 0;
+	for (;;) {
+		unsigned c = 2 * i + 1;
+
+		if (c >= q)
+			break;
+		if (c + 1 < q && h[c + 1] > h[c])
+			c++;
+		if (h[c] <= key)
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = key;
+}
+
 int sel_plan(const struct sel_cand *cand, size_t n, unsigned nsites,
 	     const struct sel_spread *sp, const uint8_t *skip,
 	     uint8_t *planned, struct sel_plan_info *info,
 	     struct sel_scratch *s)
 {
-	uint32_t *cap, *first, *quota, *site_order, *used;
+	uint64_t *cap, *best, *quota, *used, *heap_at, *site_order;
 	uint32_t home[SEL_REPLICAS_MAX];
 	unsigned nso = 0, nhome = 0, ngroups, deficit = 0;
-	size_t navail = 0;
+	size_t navail = 0, heaped = 0;
 	bool whole = true;
 
 	memset(info, 0, sizeof(*info));
@@ -187,48 +214,41 @@ int sel_plan(const struct sel_cand *cand, size_t n, unsigned nsites,
 	}
 	if (n)
 		memset(planned, 0, n);
-	if (scratch_reserve(s, n, nsites))
+	if (scratch_reserve(s, sp->nodes, nsites))
 		return -1;
 	cap = s->site_buf;
-	first = cap + s->site_cap;
-	quota = first + s->site_cap;
-	site_order = quota + s->site_cap;
-	used = site_order + s->site_cap;
+	best = cap + s->site_cap;
+	quota = best + s->site_cap;
+	used = quota + s->site_cap;
+	heap_at = used + s->site_cap;
+	site_order = heap_at + s->site_cap;
+	for (unsigned k = 0; k < nsites; k++)
+		cap[k] = quota[k] = used[k] = 0;
 
-	/* Counting sort by rank; stable, so equal ranks keep node order. */
-	memset(s->rank_count, 0, sizeof(s->rank_count));
+	/* One pass: how many candidates each site has, and its best one. */
 	for (size_t i = 0; i < n; i++) {
+		uint32_t site = cand[i].site;
+		uint64_t key;
+
 		if (skip && skip[i])
 			continue;
-		if (cand[i].rank >= SEL_RANK_LIMIT || cand[i].site >= nsites) {
+		if (cand[i].rank >= SEL_RANK_LIMIT || site >= nsites) {
 			errno = EINVAL;
 			return -1;
 		}
-		s->rank_count[cand[i].rank + 1]++;
+		key = cand_key(cand, i);
+		if (!cap[site]++ || key < best[site])
+			best[site] = key;
 		navail++;
 	}
-	for (unsigned r = 1; r <= SEL_RANK_LIMIT; r++)
-		s->rank_count[r] += s->rank_count[r - 1];
-	for (size_t i = 0; i < n; i++) {
-		if (skip && skip[i])
-			continue;
-		s->order[s->rank_count[cand[i].rank]++] = (uint32_t)i;
-	}
-
-	/* Sites, ordered by their best candidate. */
+	/* Sites ordered by their best candidate. */
 	for (unsigned k = 0; k < nsites; k++) {
-		cap[k] = quota[k] = used[k] = 0;
-		first[k] = UINT32_MAX;
+		if (cap[k])
+			site_order[nso++] = best[k];
 	}
-	for (size_t p = 0; p < navail; p++) {
-		uint32_t site = cand[s->order[p]].site;
-
-		if (first[site] == UINT32_MAX) {
-			first[site] = (uint32_t)p;
-			site_order[nso++] = site;
-		}
-		cap[site]++;
-	}
+	qsort(site_order, nso, sizeof(*site_order), cmp_u64);
+	for (unsigned k = 0; k < nso; k++)
+		site_order[k] = cand[(uint32_t)site_order[k]].site;
 	info->nodes_available = (unsigned)navail;
 	info->sites_with_nodes = nso;
 	if (nso < sp->sites_required) {
@@ -242,18 +262,18 @@ int sel_plan(const struct sel_cand *cand, size_t n, unsigned nsites,
 
 	/* Home sites for the first T groups: distinct, whole groups first. */
 	for (unsigned k = 0; k < nso && nhome < sp->sites_required; k++) {
-		uint32_t site = site_order[k];
+		uint64_t site = site_order[k];
 
 		if (cap[site] >= group_size(sp, nhome)) {
-			home[nhome++] = site;
+			home[nhome++] = (uint32_t)site;
 			used[site] = 1;
 		}
 	}
 	for (unsigned k = 0; k < nso && nhome < sp->sites_required; k++) {
-		uint32_t site = site_order[k];
+		uint64_t site = site_order[k];
 
 		if (!used[site]) {
-			home[nhome++] = site;
+			home[nhome++] = (uint32_t)site;
 			used[site] = 1;
 		}
 	}
@@ -262,7 +282,7 @@ int sel_plan(const struct sel_cand *cand, size_t n, unsigned nsites,
 		unsigned g = group_size(sp, j), take = g;
 
 		if (take > cap[home[j]])
-			take = cap[home[j]];
+			take = (unsigned)cap[home[j]];
 		quota[home[j]] += take;
 		cap[home[j]] -= take;
 		if (take < g) {
@@ -288,8 +308,8 @@ int sel_plan(const struct sel_cand *cand, size_t n, unsigned nsites,
 	}
 	/* Groups that fit no single site are split, best sites first. */
 	for (unsigned k = 0; k < nso && deficit; k++) {
-		uint32_t site = site_order[k];
-		unsigned take = cap[site] < deficit ? cap[site] : deficit;
+		uint64_t site = site_order[k];
+		unsigned take = cap[site] < deficit ? (unsigned)cap[site] : deficit;
 
 		quota[site] += take;
 		cap[site] -= take;
@@ -300,19 +320,36 @@ int sel_plan(const struct sel_cand *cand, size_t n, unsigned nsites,
 		return 0;
 	}
 
-	/* The best nodes of each site, up to its quota. */
+	/* The best `quota' candidates of each site: the site's best for a
+	 * quota of one, a bounded heap per site otherwise (second pass). */
 	for (unsigned k = 0; k < nso; k++) {
-		used[site_order[k]] = 0;
-		if (quota[site_order[k]])
-			info->sites_used++;
-	}
-	for (size_t p = 0; p < navail; p++) {
-		uint32_t i = s->order[p], site = cand[i].site;
+		uint64_t site = site_order[k];
 
-		if (used[site] < quota[site]) {
-			used[site]++;
-			planned[i] = 1;
+		used[site] = 0;
+		if (!quota[site])
+			continue;
+		info->sites_used++;
+		if (quota[site] == 1) {
+			planned[(uint32_t)best[site]] = 1;
+		} else {
+			heap_at[site] = heaped;
+			heaped += quota[site];
 		}
+	}
+	if (heaped) {
+		for (size_t i = 0; i < n; i++) {
+			uint32_t site = cand[i].site;
+			unsigned len;
+
+			if ((skip && skip[i]) || quota[site] < 2)
+				continue;
+			len = (unsigned)used[site];
+			heap_offer(s->order + heap_at[site], &len,
+				   (unsigned)quota[site], cand_key(cand, i));
+			used[site] = len;
+		}
+		for (size_t h = 0; h < heaped; h++)
+			planned[(uint32_t)s->order[h]] = 1;
 	}
 	info->groups_whole = whole;
 	info->status = SEL_PLAN_OK;
@@ -323,7 +360,7 @@ int sel_spread_ok(const uint32_t *sites, size_t m, unsigned nsites,
 		  const struct sel_spread *sp, bool need_whole,
 		  struct sel_scratch *s)
 {
-	uint32_t *count;
+	uint64_t *count;
 	unsigned distinct = 0, ngroups;
 
 	if (scratch_reserve(s, 0, nsites))

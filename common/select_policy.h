@@ -46,7 +46,16 @@ enum sel_exclusion {
 	SEL_EXCL_PROBATION,	/* replicated jobs only */
 };
 
-enum sel_exclusion sel_exclusion(enum node_state state, bool replicated);
+/* Inline: it runs once per candidate node of every job. */
+static inline enum sel_exclusion sel_exclusion(enum node_state state,
+					       bool replicated)
+{
+	if (state == NODE_QUARANTINED)
+		return SEL_EXCL_QUARANTINED;
+	if (state == NODE_PROBATION && !replicated)
+		return SEL_EXCL_PROBATION;
+	return SEL_ELIGIBLE;
+}
 
 /* Scheduling rank, lower first: trusted < neutral < probation <
  * quarantined (used only under an admin override); within each, the higher
@@ -64,8 +73,16 @@ unsigned sel_rank(enum node_state state, bool has_score, double score);
 #define SEL_WEIGHT_SHIFT	42
 #define SEL_WEIGHT_SLURM_MASK	((UINT64_C(1) << SEL_WEIGHT_SHIFT) - 1)
 #define SEL_KEY_UNPLANNED	SEL_RANK_LIMIT
-uint64_t sel_weight_compose(uint64_t slurm_weight, unsigned key);
-uint64_t sel_weight_strip(uint64_t weight);
+static inline uint64_t sel_weight_compose(uint64_t slurm_weight, unsigned key)
+{
+	return (slurm_weight & SEL_WEIGHT_SLURM_MASK) |
+	       ((uint64_t)(key & (2 * SEL_RANK_LIMIT - 1)) << SEL_WEIGHT_SHIFT);
+}
+
+static inline uint64_t sel_weight_strip(uint64_t weight)
+{
+	return weight & SEL_WEIGHT_SLURM_MASK;
+}
 
 /* Find the site in a node's feature list ("site_a,ib,bigmem"): the first
  * feature that starts with prefix (and is longer than it).  Sets *name and
@@ -107,11 +124,10 @@ struct sel_plan_info {
 /* Reusable memory for sel_plan() and sel_spread_ok(), so that the scheduler
  * does not allocate per job.  Zero-initialise; sel_scratch_free() at end. */
 struct sel_scratch {
-	uint32_t *order;		/* candidate positions, best first */
+	uint64_t *order;		/* per-site heaps of candidates */
 	size_t order_cap;
-	uint32_t *site_buf;		/* 5 arrays of nsites */
+	uint64_t *site_buf;		/* 6 arrays of site_cap */
 	size_t site_cap;
-	uint32_t rank_count[SEL_RANK_LIMIT + 1];
 };
 
 void sel_scratch_free(struct sel_scratch *s);

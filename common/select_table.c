@@ -27,8 +27,17 @@ static void entry_reset(struct sel_node_entry *e)
 	free(e->extra);
 	free(e->features);
 	memset(e, 0, sizeof(*e));
-	e->state = NODE_NEUTRAL;
-	e->rank = (uint16_t)sel_rank(NODE_NEUTRAL, false, 0);
+}
+
+/* A node about which nothing is known: neutral, no site. */
+static void node_reset(struct sel_table *t, size_t i)
+{
+	if (t->nodes[i].has_score)
+		t->opinionated--;
+	entry_reset(&t->nodes[i]);
+	t->state[i] = NODE_NEUTRAL;
+	t->rank[i] = (uint16_t)sel_rank(NODE_NEUTRAL, false, 0);
+	t->site[i] = 0;
 }
 
 int sel_table_init(struct sel_table *t)
@@ -56,6 +65,9 @@ void sel_table_free(struct sel_table *t)
 	for (size_t i = 0; i < t->nnodes; i++)
 		entry_reset(&t->nodes[i]);
 	free(t->nodes);
+	free(t->state);
+	free(t->rank);
+	free(t->site);
 	for (unsigned k = 0; k < t->nsites; k++)
 		free(t->site_names[k]);
 	free(t->site_names);
@@ -101,21 +113,33 @@ int sel_table_configure(struct sel_table *t, double trust_above,
 int sel_table_resize(struct sel_table *t, size_t n)
 {
 	if (n > t->nodes_cap) {
-		struct sel_node_entry *p = realloc(t->nodes, n * sizeof(*p));
+		struct sel_node_entry *e = realloc(t->nodes, n * sizeof(*e));
+		uint8_t *st;
+		uint16_t *rk;
+		uint32_t *si;
 
-		if (!p)
+		if (!e)
 			return -1;
-		t->nodes = p;
+		t->nodes = e;
+		st = realloc(t->state, n * sizeof(*st));
+		if (!st)
+			return -1;
+		t->state = st;
+		rk = realloc(t->rank, n * sizeof(*rk));
+		if (!rk)
+			return -1;
+		t->rank = rk;
+		si = realloc(t->site, n * sizeof(*si));
+		if (!si)
+			return -1;
+		t->site = si;
 		t->nodes_cap = n;
 	}
-	for (size_t i = n; i < t->nnodes; i++) {
-		if (t->nodes[i].has_score)
-			t->opinionated--;
-		entry_reset(&t->nodes[i]);
-	}
+	for (size_t i = n; i < t->nnodes; i++)
+		node_reset(t, i);
 	for (size_t i = t->nnodes; i < n; i++) {
 		memset(&t->nodes[i], 0, sizeof(t->nodes[i]));
-		entry_reset(&t->nodes[i]);
+		node_reset(t, i);
 		/* never seen: parse on the first update, even of NULLs */
 		t->nodes[i].extra_ptr = t->nodes[i].features_ptr = (const void *)t;
 	}
@@ -164,19 +188,21 @@ int sel_table_update_node(struct sel_table *t, size_t i, const char *extra,
 	int changed = 0;
 
 	if (e->extra_ptr != (const void *)extra || !same_string(e->extra, extra)) {
+		/* copy before freeing: extra may be our old copy */
+		bool given = extra && *extra;
+		char *copy = dup_or_null(extra);
 		struct node_reputation rep;
 		enum node_state st;
 		int bad = 0;
 
+		memset(&rep, 0, sizeof(rep));
 		free(e->extra);
-		e->extra = dup_or_null(extra);
+		e->extra = copy;
 		e->extra_ptr = extra;
-		if (extra && *extra && !e->extra) {
+		if (given && !copy)
 			e->extra_ptr = (const void *)t;	/* retry later */
-			memset(&rep, 0, sizeof(rep));
-		} else {
-			node_extra_parse(extra, &rep, &bad);
-		}
+		else
+			node_extra_parse(copy, &rep, &bad);
 		st = node_effective_state(&rep, t->trust_above,
 					  t->quarantine_below);
 		if (e->has_score)
@@ -185,47 +211,45 @@ int sel_table_update_node(struct sel_table *t, size_t i, const char *extra,
 		if (e->has_score)
 			t->opinionated++;
 		e->score = rep.score;
-		e->state = (uint8_t)st;
 		e->malformed = (uint8_t)(bad > 255 ? 255 : bad);
-		e->rank = (uint16_t)sel_rank(st, rep.has_score, rep.score);
+		t->state[i] = (uint8_t)st;
+		t->rank[i] = (uint16_t)sel_rank(st, rep.has_score, rep.score);
 		changed = 1;
 		if (e->extra_ptr == (const void *)t)
 			return -1;
 	}
 	if (e->features_ptr != (const void *)features ||
 	    !same_string(e->features, features)) {
+		bool given = features && *features;
+		char *copy = dup_or_null(features);
 		const char *name;
 		size_t len;
 		uint32_t site = 0;
 
 		free(e->features);
-		e->features = dup_or_null(features);
+		e->features = copy;
 		e->features_ptr = features;
-		e->site = 0;
+		t->site[i] = 0;
 		changed = 1;
-		if (features && *features && !e->features) {
+		if (given && !copy) {
 			e->features_ptr = (const void *)t;
 			return -1;
 		}
-		if (sel_site_of_features(features, t->site_prefix, &name, &len)) {
+		if (sel_site_of_features(copy, t->site_prefix, &name, &len)) {
 			if (site_intern(t, name, len, &site)) {
 				e->features_ptr = (const void *)t;
 				return -1;
 			}
 		}
-		e->site = site;
+		t->site[i] = site;
 	}
 	return changed;
 }
 
 void sel_table_clear_node(struct sel_table *t, size_t i)
 {
-	struct sel_node_entry *e = &t->nodes[i];
-
-	if (e->has_score)
-		t->opinionated--;
-	entry_reset(e);
-	e->extra_ptr = e->features_ptr = (const void *)t;
+	node_reset(t, i);
+	t->nodes[i].extra_ptr = t->nodes[i].features_ptr = (const void *)t;
 }
 
 const char *sel_table_site_name(const struct sel_table *t, uint32_t site)
@@ -279,7 +303,7 @@ unsigned sel_table_count_sites(struct sel_table *t, const uint32_t *nodes,
 
 		if (nodes[i] >= t->nnodes)
 			continue;
-		site = t->nodes[nodes[i]].site;
+		site = t->site[nodes[i]];
 		if (!t->site_mark[site]) {
 			t->site_mark[site] = 1;
 			count++;
@@ -288,72 +312,118 @@ unsigned sel_table_count_sites(struct sel_table *t, const uint32_t *nodes,
 	return count;
 }
 
+/* sel_exclusion() as a table, [replicated][state]: the loop below runs
+ * for every candidate of every job, and branches on scattered states
+ * mispredict. */
+static const uint8_t exclusion_of[2][4] = {
+	{ [NODE_NEUTRAL] = SEL_ELIGIBLE, [NODE_PROBATION] = SEL_EXCL_PROBATION,
+	  [NODE_TRUSTED] = SEL_ELIGIBLE, [NODE_QUARANTINED] = SEL_EXCL_QUARANTINED },
+	{ [NODE_NEUTRAL] = SEL_ELIGIBLE, [NODE_PROBATION] = SEL_ELIGIBLE,
+	  [NODE_TRUSTED] = SEL_ELIGIBLE, [NODE_QUARANTINED] = SEL_EXCL_QUARANTINED },
+};
+
 int sel_table_job(struct sel_table *t, const struct sel_job_in *in,
 		  struct sel_job_out *out)
 {
-	bool replicated = in->replicas >= SEL_REPLICAS_MIN;
-	int first_key = -1;
+	const uint8_t *restrict lut = exclusion_of[in->replicas >= SEL_REPLICAS_MIN];
+	const uint8_t *restrict state = t->state;
+	const uint16_t *restrict rank = t->rank;
+	const uint32_t *restrict cand = in->cand;
+	uint8_t *restrict excluded;
+	size_t nnodes = t->nnodes, ncand = in->ncand;
+	size_t kept = 0, quarantined = 0, probation = 0;
+	unsigned lo = UINT16_MAX, hi = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->first_overridden = out->blocked = -1;
-	out->uniform = true;
+	t->cand_built = false;
 	if (reserve_work(t, in->ncand))
 		return -1;
-	for (size_t i = 0; i < in->ncand; i++) {
-		uint32_t node = in->cand[i];
-		const struct sel_node_entry *e;
-		enum sel_exclusion why;
+	excluded = t->excluded;
+	/* candidates ascend: the last one bounds them all */
+	if (ncand && cand[ncand - 1] >= nnodes) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (size_t i = 0; i < ncand; i++) {
+		uint32_t node = cand[i];
+		unsigned why, r;
 
-		if (node >= t->nnodes) {
-			errno = EINVAL;
-			return -1;
-		}
-		e = &t->nodes[node];
-		t->cand[i].node = node;
-		t->cand[i].site = e->site;
-		t->cand[i].rank = e->rank;
-		t->key[i] = e->rank;
-		t->planned[i] = 0;
-		why = sel_exclusion((enum node_state)e->state, replicated);
-		if (why != SEL_ELIGIBLE && in->required && in->required[i]) {
-			if (in->admin) {
-				if (out->first_overridden < 0)
-					out->first_overridden = node;
-				out->overridden++;
-				why = SEL_ELIGIBLE;
-			} else if (out->blocked < 0) {
-				out->blocked = node;
+		why = lut[state[node] & 3];
+		excluded[i] = (uint8_t)why;
+		/* counters in registers: a count[why]++ in memory stalls */
+		kept += why == SEL_ELIGIBLE;
+		quarantined += why == SEL_EXCL_QUARANTINED;
+		probation += why == SEL_EXCL_PROBATION;
+		r = why ? lo : rank[node];
+		lo = r < lo ? r : lo;
+		r = why ? hi : rank[node];
+		hi = r > hi ? r : hi;
+	}
+	/* Nodes the job names (--nodelist): an admin's choice stands. */
+	for (size_t i = 0; in->required && i < in->ncand; i++) {
+		unsigned why = excluded[i], r;
+
+		if (!in->required[i] || !why)
+			continue;
+		if (!in->admin) {
+			if (out->blocked < 0) {
+				out->blocked = cand[i];
 				out->blocked_cause = (uint8_t)why;
 			}
-		}
-		t->excluded[i] = (uint8_t)why;
-		t->skip[i] = why != SEL_ELIGIBLE;
-		if (why == SEL_EXCL_QUARANTINED) {
-			out->quarantined++;
 			continue;
 		}
-		if (why == SEL_EXCL_PROBATION) {
-			out->probation++;
-			continue;
-		}
-		out->kept++;
-		if (first_key < 0)
-			first_key = e->rank;
-		else if (first_key != e->rank)
-			out->uniform = false;
+		if (out->first_overridden < 0)
+			out->first_overridden = cand[i];
+		out->overridden++;
+		if (why == SEL_EXCL_QUARANTINED)
+			quarantined--;
+		else
+			probation--;
+		kept++;
+		excluded[i] = SEL_ELIGIBLE;
+		r = rank[cand[i]];
+		lo = r < lo ? r : lo;
+		hi = r > hi ? r : hi;
 	}
+	out->kept = kept;
+	out->quarantined = (unsigned)quarantined;
+	out->probation = (unsigned)probation;
+	out->uniform = !out->kept || lo == hi;
 	return 0;
+}
+
+/* The candidate records the planner needs, once per job. */
+static void build_cand(struct sel_table *t, const struct sel_job_in *in)
+{
+	if (t->cand_built)
+		return;
+	for (size_t i = 0; i < in->ncand; i++) {
+		uint32_t node = in->cand[i];
+
+		t->cand[i].node = node;
+		t->cand[i].site = t->site[node];
+		t->cand[i].rank = t->rank[node];
+		t->skip[i] = t->excluded[i] != 0;
+		t->planned[i] = 0;
+	}
+	t->cand_built = true;
+}
+
+void sel_table_skip(struct sel_table *t, size_t i)
+{
+	if (t->cand_built)
+		t->skip[i] = 1;
 }
 
 int sel_table_plan(struct sel_table *t, const struct sel_job_in *in,
 		   const struct sel_spread *spread, struct sel_plan_info *info)
 {
+	build_cand(t, in);
 	if (sel_plan(t->cand, in->ncand, t->nsites, spread, t->skip,
 		     t->planned, info, &t->scratch))
 		return -1;
 	for (size_t i = 0; i < in->ncand; i++) {
-		if (t->excluded[i])
-			continue;
 		t->key[i] = t->cand[i].rank;
 		if (info->status != SEL_PLAN_OK || !t->planned[i])
 			t->key[i] |= SEL_KEY_UNPLANNED;
@@ -371,7 +441,7 @@ int sel_table_spread_ok(struct sel_table *t, const uint32_t *nodes, size_t m,
 	if (!sites)
 		return -1;
 	for (size_t i = 0; i < m; i++)
-		sites[i] = nodes[i] < t->nnodes ? t->nodes[nodes[i]].site : 0;
+		sites[i] = nodes[i] < t->nnodes ? t->site[nodes[i]] : 0;
 	ok = sel_spread_ok(sites, m, t->nsites, spread, need_whole,
 			   &t->scratch);
 	free(sites);
@@ -426,7 +496,7 @@ void sel_reason_sites(struct sel_table *t, char *buf, size_t len,
 		return;
 	memset(t->site_mark, 0, t->nsites);
 	for (size_t i = 0; i < in->ncand && used < len; i++) {
-		uint32_t site = t->cand[i].site;
+		uint32_t site = t->site[in->cand[i]];
 
 		if (t->excluded[i] || t->site_mark[site])
 			continue;

@@ -16,14 +16,13 @@
 #include "node_extra.h"
 #include "select_policy.h"
 
+/* What a node's strings said; the scheduler reads the three arrays of
+ * struct sel_table instead, one small value per node. */
 struct sel_node_entry {
 	const void *extra_ptr;		/* the string last seen ... */
 	char *extra;			/* ... and a copy of its contents */
 	const void *features_ptr;
 	char *features;
-	uint32_t site;			/* index into site_names */
-	uint16_t rank;			/* sel_rank() */
-	uint8_t state;			/* enum node_state, effective */
 	uint8_t malformed;		/* malformed quorate tokens in Extra */
 	bool has_score;
 	double score;
@@ -36,6 +35,9 @@ struct sel_table {
 	char *site_prefix;
 
 	struct sel_node_entry *nodes;
+	uint8_t *state;			/* per node: enum node_state, effective */
+	uint16_t *rank;			/* per node: sel_rank() */
+	uint32_t *site;			/* per node: index into site_names */
 	size_t nnodes, nodes_cap;
 	unsigned opinionated;		/* nodes with a score (not neutral) */
 
@@ -48,7 +50,8 @@ struct sel_table {
 	uint8_t *excluded;		/* enum sel_exclusion, or 0 */
 	uint8_t *planned;
 	uint8_t *skip;
-	uint16_t *key;
+	uint16_t *key;			/* weight keys after sel_table_plan */
+	bool cand_built;		/* cand, skip, planned filled for this job */
 	size_t work_cap;
 	uint8_t *site_mark;		/* one per site */
 	unsigned site_mark_cap;
@@ -82,6 +85,22 @@ sel_table_node(const struct sel_table *t, size_t i)
 	return &t->nodes[i];
 }
 
+static inline enum node_state sel_table_state(const struct sel_table *t,
+					      size_t i)
+{
+	return (enum node_state)t->state[i];
+}
+
+static inline unsigned sel_table_rank(const struct sel_table *t, size_t i)
+{
+	return t->rank[i];
+}
+
+static inline uint32_t sel_table_site(const struct sel_table *t, size_t i)
+{
+	return t->site[i];
+}
+
 const char *sel_table_site_name(const struct sel_table *t, uint32_t site);
 
 /* Number of distinct sites among the given nodes (site marks reset). */
@@ -109,21 +128,25 @@ struct sel_job_out {
 };
 
 /*
- * Filter and rank the candidates: t->excluded[i] says why candidate i is
- * out (0 = kept), t->key[i] is its weight key.  A required node that the
- * policy excludes is kept when in->admin (counted in overridden); otherwise
- * out->blocked names it and the job cannot run.  Returns 0 or -1 (memory).
+ * Filter the candidates: t->excluded[i] says why candidate i is out (0 =
+ * kept); a kept node's weight key is its rank (sel_table_rank).  A
+ * required node that the policy excludes is kept when in->admin (counted in
+ * overridden); otherwise out->blocked names it and the job cannot run.
+ * Returns 0 or -1 (memory).
  */
 int sel_table_job(struct sel_table *t, const struct sel_job_in *in,
 		  struct sel_job_out *out);
 
 /*
- * Site plan for a replicated job over the kept candidates, minus those with
- * t->skip[i] set (cleared by sel_table_job).  Sets t->planned[] and marks
- * unplanned candidates in t->key (SEL_KEY_UNPLANNED).  Returns 0 or -1.
+ * Site plan for a replicated job over the kept candidates, minus those
+ * marked by sel_table_skip() since sel_table_job().  Sets t->planned[] and
+ * the weight keys t->key[] (SEL_KEY_UNPLANNED on the rest).  0 or -1.
  */
 int sel_table_plan(struct sel_table *t, const struct sel_job_in *in,
 		   const struct sel_spread *spread, struct sel_plan_info *info);
+
+/* Leave candidate i out of the next plans of this job (no room there). */
+void sel_table_skip(struct sel_table *t, size_t i);
 
 /* Whether the chosen nodes (indices) satisfy the spread; 1, 0 or -1. */
 int sel_table_spread_ok(struct sel_table *t, const uint32_t *nodes, size_t m,

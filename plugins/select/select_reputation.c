@@ -47,8 +47,9 @@ const char plugin_type[] = "select/reputation";
 const uint32_t plugin_id = 150;
 const uint32_t plugin_version = SLURM_VERSION_NUMBER;
 
-/* Only slurmctld has it; a weak reference keeps the commands loading us. */
+/* Only slurmctld has them; weak references keep the commands loading us. */
 extern time_t last_job_update __attribute__((weak));
+extern time_t last_part_update __attribute__((weak));
 
 #define INNER_TYPE "select/cons_tres"
 
@@ -107,6 +108,15 @@ static pthread_mutex_t policy_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sel_table table;
 static bool table_ready;
 static time_t table_refreshed;		/* last refresh, seconds */
+static uint64_t table_generation;	/* bumped when any node changed */
+
+/* Sites of a partition, kept until its nodes or the node table change. */
+static struct {
+	const void *part;
+	uint64_t generation;
+	time_t part_update;
+	unsigned sites;
+} part_sites_cache;
 
 enum conf_status { CONF_UNREAD, CONF_GOOD, CONF_BAD };
 static enum conf_status conf_status;
@@ -293,18 +303,26 @@ static int table_refresh(void)
 	if (!all && table_refreshed && last_node_update < table_refreshed)
 		return 0;
 	table_refreshed = time(NULL);
+	if (all)
+		table_generation++;
 	for (int i = 0; i < node_record_count; i++) {
 		node_record_t *node = node_record_table_ptr[i];
+		int changed;
 
 		if (!node) {
 			sel_table_clear_node(&table, (size_t)i);
+			table_generation++;
 			continue;
 		}
-		if (sel_table_update_node(&table, (size_t)i, node->extra,
-					  node->features) < 0) {
+		changed = sel_table_update_node(&table, (size_t)i, node->extra,
+						node->features);
+		if (changed < 0) {
 			table_refreshed = 0;	/* try again next time */
+			table_generation++;
 			return -1;
 		}
+		if (changed)
+			table_generation++;
 		if (table.nodes[i].malformed && table.nodes[i].extra)
 			debug("%s: node %s: malformed quorate tokens in Extra=\"%s\" ignored",
 			      plugin_type, node->name, table.nodes[i].extra);
@@ -379,14 +397,19 @@ static void reason_clear(job_record_t *job)
 	}
 }
 
-static void weights_apply(const struct sel_job_in *in)
+/* Keys into sched_weight: the node's rank, or the site plan's key.
+ * Excluded candidates get one too (no branch per node): they are out of
+ * the bitmap, and weights_strip() takes every key off again. */
+static void weights_apply(const struct sel_job_in *in, bool planned)
 {
 	for (size_t i = 0; i < in->ncand; i++) {
-		node_record_t *node = node_record_table_ptr[in->cand[i]];
+		uint32_t n = in->cand[i];
+		node_record_t *node = node_record_table_ptr[n];
 
-		if (node && !table.excluded[i])
-			node->sched_weight = sel_weight_compose(node->sched_weight,
-								table.key[i]);
+		if (node)
+			node->sched_weight = sel_weight_compose(
+				node->sched_weight,
+				planned ? table.key[i] : sel_table_rank(&table, n));
 	}
 }
 
@@ -432,17 +455,31 @@ static bool runs_without_filter(job_record_t *job, bitstr_t *unfiltered,
 static unsigned partition_sites(job_record_t *job)
 {
 	bitstr_t *part = job->part_ptr ? job->part_ptr->node_bitmap : NULL;
+	time_t part_update = &last_part_update ? last_part_update : 0;
+	bool cacheable = !job->details->exc_node_bitmap;
 	bitstr_t *nodes;
+	unsigned sites;
 	size_t n;
 
 	if (!part)
 		return 0;
+	if (cacheable && part_sites_cache.part == job->part_ptr &&
+	    part_sites_cache.generation == table_generation &&
+	    part_sites_cache.part_update == part_update)
+		return part_sites_cache.sites;
 	nodes = bit_copy(part);
 	if (job->details->exc_node_bitmap)
 		bit_and_not(nodes, job->details->exc_node_bitmap);
 	n = bitmap_indices(nodes, aux_buf);
 	bit_free(nodes);
-	return sel_table_count_sites(&table, aux_buf, n);
+	sites = sel_table_count_sites(&table, aux_buf, n);
+	if (cacheable) {
+		part_sites_cache.part = job->part_ptr;
+		part_sites_cache.generation = table_generation;
+		part_sites_cache.part_update = part_update;
+		part_sites_cache.sites = sites;
+	}
+	return sites;
 }
 
 /* A replicated job: plan sites, let cons_tres place, check, retry without
@@ -476,7 +513,7 @@ static int spread_job_test(job_record_t *job, bitstr_t *bitmap,
 		if (preemptee_job_list)
 			FREE_NULL_LIST(*preemptee_job_list);
 		work = bit_copy(bitmap);
-		weights_apply(in);
+		weights_apply(in, true);
 		rc = forward_job_test(job, work, sp->nodes, sp->nodes,
 				      sp->nodes, mode, preemptee_candidates,
 				      preemptee_job_list, exc_core_bitmap);
@@ -505,7 +542,7 @@ static int spread_job_test(job_record_t *job, bitstr_t *bitmap,
 		for (size_t i = 0; i < in->ncand; i++) {
 			if (table.planned[i] && !table.skip[i] &&
 			    !bit_test(work, in->cand[i])) {
-				table.skip[i] = 1;
+				sel_table_skip(&table, i);
 				newly++;
 			}
 		}
@@ -609,7 +646,7 @@ static int policy_job_test(job_record_t *job, bitstr_t *bitmap,
 	}
 	if (!spread) {
 		if (!out.uniform)
-			weights_apply(&in);
+			weights_apply(&in, false);
 		rc = forward_job_test(job, bitmap, min_nodes, max_nodes,
 				      req_nodes, mode, preemptee_candidates,
 				      preemptee_job_list, exc_core_bitmap);
@@ -633,8 +670,8 @@ static int policy_job_test(job_record_t *job, bitstr_t *bitmap,
 
 		info("%s: %pJ of uid %u placed on %s (%s) and %u other excluded node(s) named by --nodelist: admin override",
 		     plugin_type, job, job->user_id, node ? node->name : "?",
-		     node_state_name((enum node_state)
-				     table.nodes[out.first_overridden].state),
+		     node_state_name(sel_table_state(&table,
+						     (size_t)out.first_overridden)),
 		     out.overridden - 1);
 	}
 	FREE_NULL_BITMAP(unfiltered);

@@ -51,6 +51,9 @@ run_sequence() {
 
 one_cluster() {	# one_cluster SELECT DIR: bring up, run, print, take down
 	local select=$1 dir=$2 out
+	# a fresh directory: no jobs, scores or ports left from an earlier run
+	"$T_TOP/scripts/cluster" down --dir "$dir" > /dev/null 2>&1
+	rm -rf "$dir"
 	t_private_cluster "$dir" --nodes 6 --sites 3 --select "$select" --no-quorated || return 1
 	t_use_cluster "$dir" || return 1
 	out=$(run_sequence)

@@ -6,7 +6,10 @@
 . "$(dirname "$0")/lib.sh"
 
 dir=/tmp/q-plugins-t32
-if ! t_private_cluster "$dir" --nodes 6 --sites 3 --no-quorated; then
+# a fresh directory: no jobs, scores or ports left from an earlier run
+"$T_TOP/scripts/cluster" down --dir "$dir" > /dev/null 2>&1
+rm -rf "$dir"
+if ! t_private_cluster "$dir" --nodes 6 --sites 3 --select reputation --no-quorated; then
 	t_fail "private cluster with select/reputation"
 	exit 1
 fi
@@ -28,8 +31,6 @@ clean() {
 	t_wait 30 all_idle
 }
 
-# slurmctld keeps Extra in its state: start from no scores at all
-for n in n1 n2 n3 n4 n5 n6; do score "$n" ""; done
 
 # --- quarantine: no new jobs --------------------------------------------
 score n3 "reputation=20.0 quorate_state=quarantined"

@@ -6,7 +6,10 @@
 . "$(dirname "$0")/lib.sh"
 
 dir=/tmp/q-plugins-t34
-if ! t_private_cluster "$dir" --nodes 6 --sites 3 --no-quorated; then
+# a fresh directory: no jobs, scores or ports left from an earlier run
+"$T_TOP/scripts/cluster" down --dir "$dir" > /dev/null 2>&1
+rm -rf "$dir"
+if ! t_private_cluster "$dir" --nodes 6 --sites 3 --select reputation --no-quorated; then
 	t_fail "private cluster with select/reputation"
 	exit 1
 fi
@@ -28,7 +31,6 @@ stop_daemons() {	# stop_daemons NAME...: TERM by pid file, wait for exit
 		t_wait 30 sh -c "! kill -0 $pid 2>/dev/null"
 	done
 }
-for n in n1 n2 n3 n4 n5 n6; do score "$n" ""; done
 
 score n1 "reputation=15.0 quorate_state=quarantined"
 a=$(submit -N1 -n1 --wrap 'sleep 600')

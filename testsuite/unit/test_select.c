@@ -286,12 +286,12 @@ static void test_table_cache(void **state)
 	assert_int_equal(sel_table_update_node(&t, 1, NULL, "site_b,ib"), 1);
 	assert_int_equal(sel_table_update_node(&t, 2, "reputation=10", NULL), 1);
 	assert_int_equal(t.opinionated, 2);
-	assert_int_equal(sel_table_node(&t, 0)->state, NODE_TRUSTED);
-	assert_int_equal(sel_table_node(&t, 1)->state, NODE_NEUTRAL);
-	assert_int_equal(sel_table_node(&t, 2)->state, NODE_QUARANTINED);
-	assert_string_equal(sel_table_site_name(&t, sel_table_node(&t, 0)->site), "site_a");
-	assert_string_equal(sel_table_site_name(&t, sel_table_node(&t, 1)->site), "site_b");
-	assert_int_equal(sel_table_node(&t, 2)->site, 0);	/* no site */
+	assert_int_equal(sel_table_state(&t, 0), NODE_TRUSTED);
+	assert_int_equal(sel_table_state(&t, 1), NODE_NEUTRAL);
+	assert_int_equal(sel_table_state(&t, 2), NODE_QUARANTINED);
+	assert_string_equal(sel_table_site_name(&t, sel_table_site(&t, 0)), "site_a");
+	assert_string_equal(sel_table_site_name(&t, sel_table_site(&t, 1)), "site_b");
+	assert_int_equal(sel_table_site(&t, 2), 0);	/* no site */
 
 	/* same pointer, same contents: nothing to do */
 	assert_int_equal(sel_table_update_node(&t, 0, extra, site_a), 0);
@@ -300,30 +300,30 @@ static void test_table_cache(void **state)
 	/* same pointer, new contents (Slurm reuses freed memory) */
 	strcpy(extra, "reputation=50.0");
 	assert_int_equal(sel_table_update_node(&t, 0, extra, "site_a"), 1);
-	assert_int_equal(sel_table_node(&t, 0)->state, NODE_PROBATION);
+	assert_int_equal(sel_table_state(&t, 0), NODE_PROBATION);
 	/* quorated's state wins over the thresholds */
 	assert_int_equal(sel_table_update_node(&t, 1, "reputation=30 quorate_state=probation", "site_b,ib"), 1);
-	assert_int_equal(sel_table_node(&t, 1)->state, NODE_PROBATION);
+	assert_int_equal(sel_table_state(&t, 1), NODE_PROBATION);
 	assert_int_equal(t.opinionated, 3);
 	/* score removed: neutral again */
 	assert_int_equal(sel_table_update_node(&t, 1, "", "site_b,ib"), 1);
-	assert_int_equal(sel_table_node(&t, 1)->state, NODE_NEUTRAL);
+	assert_int_equal(sel_table_state(&t, 1), NODE_NEUTRAL);
 	assert_int_equal(t.opinionated, 2);
 
 	/* new thresholds and prefix re-parse every node */
 	assert_int_equal(sel_table_configure(&t, 40.0, 20.0, "rack"), 0);
 	assert_int_equal(sel_table_update_node(&t, 0, extra, "site_a"), 1);
-	assert_int_equal(sel_table_node(&t, 0)->state, NODE_TRUSTED);
-	assert_int_equal(sel_table_node(&t, 0)->site, 0);
+	assert_int_equal(sel_table_state(&t, 0), NODE_TRUSTED);
+	assert_int_equal(sel_table_site(&t, 0), 0);
 	assert_int_equal(sel_table_update_node(&t, 2, "reputation=10", "rack7"), 1);
-	assert_string_equal(sel_table_site_name(&t, sel_table_node(&t, 2)->site), "rack7");
+	assert_string_equal(sel_table_site_name(&t, sel_table_site(&t, 2)), "rack7");
 
 	/* shrink and grow */
 	assert_int_equal(sel_table_resize(&t, 1), 0);
 	assert_int_equal(t.opinionated, 1);
 	assert_int_equal(sel_table_resize(&t, 4), 0);
 	assert_int_equal(sel_table_update_node(&t, 3, NULL, NULL), 1);
-	assert_int_equal(sel_table_node(&t, 3)->state, NODE_NEUTRAL);
+	assert_int_equal(sel_table_state(&t, 3), NODE_NEUTRAL);
 	sel_table_free(&t);
 }
 
@@ -359,15 +359,15 @@ static void test_table_job_filter(void **state)
 	assert_int_equal(t.excluded[1], SEL_EXCL_QUARANTINED);
 	assert_int_equal(t.excluded[2], SEL_EXCL_PROBATION);
 	assert_int_equal(t.excluded[4], SEL_EXCL_QUARANTINED);
-	assert_true(t.key[0] < t.key[3]);	/* trusted before neutral */
-	assert_true(t.key[3] == t.key[5]);	/* neutrals tie */
+	assert_true(sel_table_rank(&t, 0) < sel_table_rank(&t, 3));	/* trusted before neutral */
+	assert_true(sel_table_rank(&t, 3) == sel_table_rank(&t, 5));	/* neutrals tie */
 
 	/* replicated job: probation allowed, after trusted and neutral */
 	in.replicas = 3;
 	assert_int_equal(sel_table_job(&t, &in, &out), 0);
 	assert_int_equal(out.kept, 4);
 	assert_int_equal(out.probation, 0);
-	assert_true(t.key[2] > t.key[3]);
+	assert_true(sel_table_rank(&t, 2) > sel_table_rank(&t, 3));
 
 	/* a user naming a quarantined node is refused ... */
 	in.replicas = 0;
@@ -462,9 +462,9 @@ static void test_table_10000_nodes(void **state)
 		snprintf(features, sizeof(features), "site_%02u", i * SITES / N);
 		assert_true(sel_table_update_node(&t, i, extra, features) >= 0);
 		cand[i] = i;
-		if (sel_table_node(&t, i)->state == NODE_QUARANTINED)
+		if (sel_table_state(&t, i) == NODE_QUARANTINED)
 			quarantined++;
-		if (sel_table_node(&t, i)->state == NODE_PROBATION)
+		if (sel_table_state(&t, i) == NODE_PROBATION)
 			probation++;
 	}
 	assert_true(quarantined > 0 && probation > 0);
@@ -477,7 +477,7 @@ static void test_table_10000_nodes(void **state)
 	assert_int_equal(out.probation, probation);
 	assert_int_equal(out.kept, N - quarantined - probation);
 	for (uint32_t i = 0; i < N; i++) {
-		enum node_state st = sel_table_node(&t, i)->state;
+		enum node_state st = sel_table_state(&t, i);
 
 		assert_int_equal(t.excluded[i] != 0,
 				 st == NODE_QUARANTINED || st == NODE_PROBATION);
@@ -502,16 +502,16 @@ static void test_table_10000_nodes(void **state)
 		assert_int_equal(t.excluded[i], 0);
 		assert_true(m < 16);
 		chosen[m++] = i;
-		uint32_t site = sel_table_node(&t, i)->site;
-		if (sel_table_node(&t, i)->rank > worst_planned[site])
-			worst_planned[site] = sel_table_node(&t, i)->rank;
+		uint32_t site = sel_table_site(&t, i);
+		if (sel_table_rank(&t, i) > worst_planned[site])
+			worst_planned[site] = sel_table_rank(&t, i);
 	}
 	assert_int_equal(m, 8);
 	for (uint32_t i = 0; i < N; i++) {
-		uint32_t site = sel_table_node(&t, i)->site;
+		uint32_t site = sel_table_site(&t, i);
 
 		if (!t.planned[i] && !t.excluded[i] && worst_planned[site])
-			assert_true(sel_table_node(&t, i)->rank >= worst_planned[site]);
+			assert_true(sel_table_rank(&t, i) >= worst_planned[site]);
 	}
 	assert_int_equal(sel_table_spread_ok(&t, chosen, m, &sp, true), 1);
 	/* deterministic: the same table plans the same nodes */
