@@ -151,9 +151,9 @@ static unsigned group_count(const struct sel_spread *sp)
 
 /* (rank, position): the order "better reputation, then lower node index",
  * which is the order cons_tres breaks ties in. */
-static uint64_t cand_key(const struct sel_cand *c, size_t i)
+static uint64_t cand_key(const struct sel_cands *c, size_t i)
 {
-	return ((uint64_t)c[i].rank << 32) | (uint64_t)i;
+	return ((uint64_t)c->rank[c->node[i]] << 32) | (uint64_t)i;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -195,11 +195,12 @@ static void heap_offer(uint64_t *h, unsigned *len, unsigned q, uint64_t key)
 	h[i] = key;
 }
 
-int sel_plan(const struct sel_cand *cand, size_t n, unsigned nsites,
+int sel_plan(const struct sel_cands *c, unsigned nsites,
 	     const struct sel_spread *sp, const uint8_t *skip,
 	     uint8_t *planned, struct sel_plan_info *info,
 	     struct sel_scratch *s)
 {
+	size_t n = c->n;
 	uint64_t *cap, *best, *quota, *used, *heap_at, *site_order;
 	uint32_t home[SEL_REPLICAS_MAX];
 	unsigned nso = 0, nhome = 0, ngroups, deficit = 0;
@@ -227,16 +228,16 @@ int sel_plan(const struct sel_cand *cand, size_t n, unsigned nsites,
 
 	/* One pass: how many candidates each site has, and its best one. */
 	for (size_t i = 0; i < n; i++) {
-		uint32_t site = cand[i].site;
+		uint32_t site = c->site[c->node[i]];
 		uint64_t key;
 
 		if (skip && skip[i])
 			continue;
-		if (cand[i].rank >= SEL_RANK_LIMIT || site >= nsites) {
+		if (c->rank[c->node[i]] >= SEL_RANK_LIMIT || site >= nsites) {
 			errno = EINVAL;
 			return -1;
 		}
-		key = cand_key(cand, i);
+		key = cand_key(c, i);
 		if (!cap[site]++ || key < best[site])
 			best[site] = key;
 		navail++;
@@ -248,7 +249,7 @@ int sel_plan(const struct sel_cand *cand, size_t n, unsigned nsites,
 	}
 	qsort(site_order, nso, sizeof(*site_order), cmp_u64);
 	for (unsigned k = 0; k < nso; k++)
-		site_order[k] = cand[(uint32_t)site_order[k]].site;
+		site_order[k] = c->site[c->node[(uint32_t)site_order[k]]];
 	info->nodes_available = (unsigned)navail;
 	info->sites_with_nodes = nso;
 	if (nso < sp->sites_required) {
@@ -338,14 +339,14 @@ int sel_plan(const struct sel_cand *cand, size_t n, unsigned nsites,
 	}
 	if (heaped) {
 		for (size_t i = 0; i < n; i++) {
-			uint32_t site = cand[i].site;
+			uint32_t site = c->site[c->node[i]];
 			unsigned len;
 
 			if ((skip && skip[i]) || quota[site] < 2)
 				continue;
 			len = (unsigned)used[site];
 			heap_offer(s->order + heap_at[site], &len,
-				   (unsigned)quota[site], cand_key(cand, i));
+				   (unsigned)quota[site], cand_key(c, i));
 			used[site] = len;
 		}
 		for (size_t h = 0; h < heaped; h++)

@@ -94,11 +94,13 @@ bool sel_site_of_features(const char *features, const char *prefix,
 unsigned sel_sites_required(unsigned replicas, unsigned sites,
 			    unsigned nodes);
 
-/* One candidate node of a job. */
-struct sel_cand {
-	uint32_t node;		/* node index; candidates ascend by it */
-	uint32_t site;		/* site index, < nsites */
-	uint16_t rank;		/* sel_rank() */
+/* A job's candidate nodes: node[i] ascending; a node's site and rank are
+ * looked up by node index in arrays kept per node (struct sel_table's). */
+struct sel_cands {
+	size_t n;
+	const uint32_t *node;
+	const uint32_t *site;		/* indexed by node, < nsites */
+	const uint16_t *rank;		/* indexed by node, < SEL_RANK_LIMIT */
 };
 
 struct sel_spread {
@@ -133,13 +135,13 @@ struct sel_scratch {
 void sel_scratch_free(struct sel_scratch *s);
 
 /*
- * Choose M of the n candidates (planned[i] = 1) for a replicated job:
- * T distinct sites, each group of M/N (or M/N + 1) nodes inside one site
- * where possible, better sites and better nodes first.  Candidates with
- * skip[i] set (may be NULL) are not used.  Returns 0 (see info->status), or
- * -1 when out of memory.
+ * Choose M of the candidates (planned[i] = 1) for a replicated job: T
+ * distinct sites, each group of M/N (or M/N + 1) nodes inside one site
+ * where possible, better sites and better nodes first (ties: lower node
+ * index, as cons_tres).  Candidates with skip[i] set (may be NULL) are not
+ * used.  Returns 0 (see info->status), or -1 (bad request, out of memory).
  */
-int sel_plan(const struct sel_cand *cand, size_t n, unsigned nsites,
+int sel_plan(const struct sel_cands *c, unsigned nsites,
 	     const struct sel_spread *spread, const uint8_t *skip,
 	     uint8_t *planned, struct sel_plan_info *info,
 	     struct sel_scratch *s);

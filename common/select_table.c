@@ -72,11 +72,9 @@ void sel_table_free(struct sel_table *t)
 		free(t->site_names[k]);
 	free(t->site_names);
 	free(t->site_prefix);
-	free(t->cand);
 	free(t->excluded);
 	free(t->planned);
 	free(t->skip);
-	free(t->key);
 	free(t->site_mark);
 	sel_scratch_free(&t->scratch);
 	memset(t, 0, sizeof(*t));
@@ -280,11 +278,9 @@ static int reserve_work(struct sel_table *t, size_t n)
 			return -1; \
 		t->field = p_; \
 	} while (0)
-	GROW(cand);
 	GROW(excluded);
 	GROW(planned);
 	GROW(skip);
-	GROW(key);
 #undef GROW
 	t->work_cap = cap;
 	return 0;
@@ -336,7 +332,7 @@ int sel_table_job(struct sel_table *t, const struct sel_job_in *in,
 
 	memset(out, 0, sizeof(*out));
 	out->first_overridden = out->blocked = -1;
-	t->cand_built = false;
+	t->skip_built = false;
 	if (reserve_work(t, in->ncand))
 		return -1;
 	excluded = t->excluded;
@@ -393,42 +389,32 @@ int sel_table_job(struct sel_table *t, const struct sel_job_in *in,
 	return 0;
 }
 
-/* The candidate records the planner needs, once per job. */
-static void build_cand(struct sel_table *t, const struct sel_job_in *in)
+/* What the planner leaves out: the excluded, and what found no room. */
+static void build_skip(struct sel_table *t, const struct sel_job_in *in)
 {
-	if (t->cand_built)
+	if (t->skip_built)
 		return;
-	for (size_t i = 0; i < in->ncand; i++) {
-		uint32_t node = in->cand[i];
-
-		t->cand[i].node = node;
-		t->cand[i].site = t->site[node];
-		t->cand[i].rank = t->rank[node];
-		t->skip[i] = t->excluded[i] != 0;
-		t->planned[i] = 0;
-	}
-	t->cand_built = true;
+	memcpy(t->skip, t->excluded, in->ncand);
+	t->skip_built = true;
 }
 
-void sel_table_skip(struct sel_table *t, size_t i)
+void sel_table_skip(struct sel_table *t, const struct sel_job_in *in,
+		    size_t i)
 {
-	if (t->cand_built)
-		t->skip[i] = 1;
+	build_skip(t, in);
+	t->skip[i] = 1;
 }
 
 int sel_table_plan(struct sel_table *t, const struct sel_job_in *in,
 		   const struct sel_spread *spread, struct sel_plan_info *info)
 {
-	build_cand(t, in);
-	if (sel_plan(t->cand, in->ncand, t->nsites, spread, t->skip,
-		     t->planned, info, &t->scratch))
-		return -1;
-	for (size_t i = 0; i < in->ncand; i++) {
-		t->key[i] = t->cand[i].rank;
-		if (info->status != SEL_PLAN_OK || !t->planned[i])
-			t->key[i] |= SEL_KEY_UNPLANNED;
-	}
-	return 0;
+	struct sel_cands c = {
+		.n = in->ncand, .node = in->cand, .site = t->site, .rank = t->rank,
+	};
+
+	build_skip(t, in);
+	return sel_plan(&c, t->nsites, spread, t->skip, t->planned, info,
+			&t->scratch);
 }
 
 int sel_table_spread_ok(struct sel_table *t, const uint32_t *nodes, size_t m,

@@ -46,12 +46,10 @@ struct sel_table {
 	unsigned nsites, sites_cap;
 
 	/* per-job work arrays, indexed like the candidate list */
-	struct sel_cand *cand;
 	uint8_t *excluded;		/* enum sel_exclusion, or 0 */
-	uint8_t *planned;
-	uint8_t *skip;
-	uint16_t *key;			/* weight keys after sel_table_plan */
-	bool cand_built;		/* cand, skip, planned filled for this job */
+	uint8_t *planned;		/* after sel_table_plan */
+	uint8_t *skip;			/* excluded, or no room (sel_table_skip) */
+	bool skip_built;		/* skip filled for this job */
 	size_t work_cap;
 	uint8_t *site_mark;		/* one per site */
 	unsigned site_mark_cap;
@@ -139,14 +137,23 @@ int sel_table_job(struct sel_table *t, const struct sel_job_in *in,
 
 /*
  * Site plan for a replicated job over the kept candidates, minus those
- * marked by sel_table_skip() since sel_table_job().  Sets t->planned[] and
- * the weight keys t->key[] (SEL_KEY_UNPLANNED on the rest).  0 or -1.
+ * marked by sel_table_skip() since sel_table_job().  Sets t->planned[];
+ * sel_table_key() then gives each candidate's weight key.  0 or -1.
  */
 int sel_table_plan(struct sel_table *t, const struct sel_job_in *in,
 		   const struct sel_spread *spread, struct sel_plan_info *info);
 
 /* Leave candidate i out of the next plans of this job (no room there). */
-void sel_table_skip(struct sel_table *t, size_t i);
+void sel_table_skip(struct sel_table *t, const struct sel_job_in *in,
+		    size_t i);
+
+/* Weight key of candidate i (node): its rank, and after a plan
+ * SEL_KEY_UNPLANNED on those outside it. */
+static inline unsigned sel_table_key(const struct sel_table *t, size_t i,
+				     uint32_t node, bool planned)
+{
+	return t->rank[node] | (planned && !t->planned[i] ? SEL_KEY_UNPLANNED : 0);
+}
 
 /* Whether the chosen nodes (indices) satisfy the spread; 1, 0 or -1. */
 int sel_table_spread_ok(struct sel_table *t, const uint32_t *nodes, size_t m,

@@ -409,7 +409,7 @@ static void weights_apply(const struct sel_job_in *in, bool planned)
 		if (node)
 			node->sched_weight = sel_weight_compose(
 				node->sched_weight,
-				planned ? table.key[i] : sel_table_rank(&table, n));
+				sel_table_key(&table, i, n, planned));
 	}
 }
 
@@ -542,7 +542,7 @@ static int spread_job_test(job_record_t *job, bitstr_t *bitmap,
 		for (size_t i = 0; i < in->ncand; i++) {
 			if (table.planned[i] && !table.skip[i] &&
 			    !bit_test(work, in->cand[i])) {
-				sel_table_skip(&table, i);
+				sel_table_skip(&table, in, i);
 				newly++;
 			}
 		}

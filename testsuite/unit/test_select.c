@@ -110,14 +110,33 @@ static void test_sites_required(void **state)
 	assert_int_equal(sel_sites_required(2, 0, 2), 1);
 }
 
-/* 3 sites x 2 nodes, as the test cluster: n0,n1 a; n2,n3 b; n4,n5 c. */
-static void six_nodes(struct sel_cand *c, const uint16_t *rank)
+/* Candidates 0..n-1, node i on site i / per_site, ranks given or 1001. */
+struct cands {
+	uint32_t node[16], site[16];
+	uint16_t rank[16];
+	struct sel_cands c;
+};
+
+static const struct sel_cands *make_cands(struct cands *k, size_t n,
+					  uint32_t per_site,
+					  const uint16_t *rank)
 {
-	for (uint32_t i = 0; i < 6; i++) {
-		c[i].node = i;
-		c[i].site = i / 2;
-		c[i].rank = rank ? rank[i] : 1001;
+	for (uint32_t i = 0; i < n; i++) {
+		k->node[i] = i;
+		k->site[i] = i / per_site;
+		k->rank[i] = rank ? rank[i] : 1001;
 	}
+	k->c.n = n;
+	k->c.node = k->node;
+	k->c.site = k->site;
+	k->c.rank = k->rank;
+	return &k->c;
+}
+
+/* 3 sites x 2 nodes, as the test cluster: n0,n1 a; n2,n3 b; n4,n5 c. */
+static const struct sel_cands *six_nodes(struct cands *k, const uint16_t *rank)
+{
+	return make_cands(k, 6, 2, rank);
 }
 
 static size_t planned_nodes(const uint8_t *planned, size_t n, uint32_t *out)
@@ -133,14 +152,14 @@ static size_t planned_nodes(const uint8_t *planned, size_t n, uint32_t *out)
 static void test_plan_one_per_site(void **state)
 {
 	struct sel_scratch s = { 0 };
-	struct sel_cand c[6];
+	struct cands k;
 	struct sel_plan_info info;
 	struct sel_spread sp = { .groups = 3, .nodes = 3, .sites_required = 3 };
 	uint8_t planned[6];
 	uint32_t got[6];
 
-	six_nodes(c, NULL);
-	assert_int_equal(sel_plan(c, 6, 3, &sp, NULL, planned, &info, &s), 0);
+	const struct sel_cands *c = six_nodes(&k, NULL);
+	assert_int_equal(sel_plan(c, 3, &sp, NULL, planned, &info, &s), 0);
 	assert_int_equal(info.status, SEL_PLAN_OK);
 	assert_int_equal(info.sites_used, 3);
 	assert_true(info.groups_whole);
@@ -152,8 +171,8 @@ static void test_plan_one_per_site(void **state)
 
 	/* better ranks win inside a site */
 	uint16_t rank[6] = { 2000, 1500, 1001, 1001, 900, 100 };
-	six_nodes(c, rank);
-	assert_int_equal(sel_plan(c, 6, 3, &sp, NULL, planned, &info, &s), 0);
+	c = six_nodes(&k, rank);
+	assert_int_equal(sel_plan(c, 3, &sp, NULL, planned, &info, &s), 0);
 	assert_int_equal(planned_nodes(planned, 6, got), 3);
 	assert_int_equal(got[0], 1);
 	assert_int_equal(got[1], 2);
@@ -164,14 +183,14 @@ static void test_plan_one_per_site(void **state)
 static void test_plan_whole_groups(void **state)
 {
 	struct sel_scratch s = { 0 };
-	struct sel_cand c[6];
+	struct cands k;
 	struct sel_plan_info info;
 	struct sel_spread sp = { .groups = 2, .nodes = 4, .sites_required = 2 };
 	uint8_t planned[6], skip[6] = { 0 };
 	uint32_t got[6];
 
-	six_nodes(c, NULL);
-	assert_int_equal(sel_plan(c, 6, 3, &sp, NULL, planned, &info, &s), 0);
+	const struct sel_cands *c = six_nodes(&k, NULL);
+	assert_int_equal(sel_plan(c, 3, &sp, NULL, planned, &info, &s), 0);
 	assert_int_equal(info.status, SEL_PLAN_OK);
 	assert_true(info.groups_whole);
 	assert_int_equal(info.sites_used, 2);
@@ -183,7 +202,7 @@ static void test_plan_whole_groups(void **state)
 
 	/* a site with one node left cannot hold a group of two: skip it */
 	skip[1] = 1;
-	assert_int_equal(sel_plan(c, 6, 3, &sp, skip, planned, &info, &s), 0);
+	assert_int_equal(sel_plan(c, 3, &sp, skip, planned, &info, &s), 0);
 	assert_true(info.groups_whole);
 	assert_int_equal(planned_nodes(planned, 6, got), 4);
 	assert_int_equal(got[0], 2);
@@ -193,10 +212,10 @@ static void test_plan_whole_groups(void **state)
 
 	/* one node per site left: groups must split, still 2 sites */
 	skip[1] = skip[3] = skip[5] = 1;
-	assert_int_equal(sel_plan(c, 6, 3, &sp, skip, planned, &info, &s), 0);
+	assert_int_equal(sel_plan(c, 3, &sp, skip, planned, &info, &s), 0);
 	assert_int_equal(info.status, SEL_PLAN_FEW_NODES);	/* 3 < 4 */
 	skip[5] = 0;
-	assert_int_equal(sel_plan(c, 6, 3, &sp, skip, planned, &info, &s), 0);
+	assert_int_equal(sel_plan(c, 3, &sp, skip, planned, &info, &s), 0);
 	assert_int_equal(info.status, SEL_PLAN_OK);
 	assert_false(info.groups_whole);
 	assert_true(info.sites_used >= 2);
@@ -206,13 +225,13 @@ static void test_plan_whole_groups(void **state)
 static void test_plan_too_few_sites(void **state)
 {
 	struct sel_scratch s = { 0 };
-	struct sel_cand c[6];
+	struct cands k;
 	struct sel_plan_info info;
 	struct sel_spread sp = { .groups = 3, .nodes = 3, .sites_required = 3 };
 	uint8_t planned[6], skip[6] = { 0, 0, 1, 1, 0, 0 };
 
-	six_nodes(c, NULL);
-	assert_int_equal(sel_plan(c, 6, 3, &sp, skip, planned, &info, &s), 0);
+	const struct sel_cands *c = six_nodes(&k, NULL);
+	assert_int_equal(sel_plan(c, 3, &sp, skip, planned, &info, &s), 0);
 	assert_int_equal(info.status, SEL_PLAN_FEW_SITES);
 	assert_int_equal(info.sites_with_nodes, 2);
 	for (int i = 0; i < 6; i++)
@@ -220,32 +239,29 @@ static void test_plan_too_few_sites(void **state)
 
 	/* more groups than sites: T = 2, groups doubled up, whole */
 	struct sel_spread sp4 = { .groups = 4, .nodes = 4, .sites_required = 2 };
-	assert_int_equal(sel_plan(c, 6, 3, &sp4, skip, planned, &info, &s), 0);
+	assert_int_equal(sel_plan(c, 3, &sp4, skip, planned, &info, &s), 0);
 	assert_int_equal(info.status, SEL_PLAN_OK);
 	assert_int_equal(info.sites_used, 2);
 
 	/* bad requests are refused, not guessed */
 	struct sel_spread bad = { .groups = 2, .nodes = 2, .sites_required = 3 };
-	assert_int_equal(sel_plan(c, 6, 3, &bad, NULL, planned, &info, &s), -1);
+	assert_int_equal(sel_plan(c, 3, &bad, NULL, planned, &info, &s), -1);
 	sel_scratch_free(&s);
 }
 
 static void test_plan_uneven_groups(void **state)
 {
 	struct sel_scratch s = { 0 };
-	struct sel_cand c[9];
+	struct cands k;
 	struct sel_plan_info info;
 	/* 5 nodes in 2 groups: 3 + 2, on sites of 3, 3, 3 nodes */
 	struct sel_spread sp = { .groups = 2, .nodes = 5, .sites_required = 2 };
 	uint8_t planned[9];
 	uint32_t got[9];
 
-	for (uint32_t i = 0; i < 9; i++) {
-		c[i].node = i;
-		c[i].site = i / 3;
-		c[i].rank = 1001;
-	}
-	assert_int_equal(sel_plan(c, 9, 3, &sp, NULL, planned, &info, &s), 0);
+	const struct sel_cands *c = make_cands(&k, 9, 3, NULL);
+
+	assert_int_equal(sel_plan(c, 3, &sp, NULL, planned, &info, &s), 0);
 	assert_int_equal(info.status, SEL_PLAN_OK);
 	assert_true(info.groups_whole);
 	assert_int_equal(planned_nodes(planned, 9, got), 5);
@@ -397,8 +413,9 @@ static void test_table_job_filter(void **state)
 	assert_int_equal(t.planned[0], 1);	/* site_a: 95 */
 	assert_int_equal(t.planned[3], 1);	/* site_b: neutral beats probation */
 	assert_int_equal(t.planned[5], 1);	/* site_c: 4 is quarantined */
-	assert_true(t.key[2] & SEL_KEY_UNPLANNED);
-	assert_false(t.key[0] & SEL_KEY_UNPLANNED);
+	assert_true(sel_table_key(&t, 2, 2, true) & SEL_KEY_UNPLANNED);
+	assert_false(sel_table_key(&t, 0, 0, true) & SEL_KEY_UNPLANNED);
+	assert_false(sel_table_key(&t, 2, 2, false) & SEL_KEY_UNPLANNED);
 	uint32_t chosen[3] = { 0, 3, 5 };
 	assert_int_equal(sel_table_spread_ok(&t, chosen, 3, &sp, true), 1);
 	uint32_t lopsided[3] = { 0, 2, 3 };
