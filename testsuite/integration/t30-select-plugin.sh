@@ -1,0 +1,80 @@
+#!/bin/bash
+# select/reputation as a plugin, on the suite's shared cluster: the harness
+# runs it by default; it loads without error in slurmctld, slurmd,
+# slurmstepd and the commands; cons_tres works underneath (consumable
+# cores, node info); both plugins export only their entry points.
+. "$(dirname "$0")/lib.sh"
+
+t_use_cluster || { t_fail "shared test cluster is up"; exit 1; }
+so=$T_BUILD/plugins/select/.libs/select_reputation.so
+[ -f "$so" ] || { t_fail "select_reputation.so is built ($so)"; exit 1; }
+
+conf=$(scontrol show config)
+t_match "the harness runs SelectType=select/reputation" "$conf" 'SelectType +=[ ]*select/reputation'
+t_match "SelectTypeParameters reach Slurm unchanged (CR_Core)" "$conf" 'SelectTypeParameters +=[ ]*CR_CORE'
+t_match "PluginDir puts the build tree first" "$conf" "PluginDir +=[ ]*$T_BUILD/plugins/select/\.libs:"
+
+maps_have() {	# maps_have PID FILE...: every FILE mapped into PID
+	local pid=$1 f
+	shift
+	for f in "$@"; do
+		grep -q "$f" "/proc/$pid/maps" 2>/dev/null || return 1
+	done
+}
+ctld=$(cat "$QUORATE_CLUSTER_DIR/run/slurmctld.pid")
+t_run "slurmctld has select_reputation.so and select_cons_tres.so loaded" \
+	maps_have "$ctld" select_reputation.so select_cons_tres.so
+bad=
+for f in "$QUORATE_CLUSTER_DIR"/run/slurmd-n*.pid; do
+	maps_have "$(cat "$f")" select_reputation.so || bad="$bad $(basename "$f" .pid)"
+done
+t_eq "every slurmd has select_reputation.so loaded" "$bad" ""
+
+# a step's slurmstepd, while it runs
+job=$(cd "$T_TMP" && sbatch --parsable -N1 -o /dev/null --wrap 'srun sleep 20')
+t_wait 60 sh -c "scontrol -o show step $job.0 2>/dev/null | grep -q RUNNING"
+stepd=
+for pid in $(pgrep -x slurmstepd); do
+	tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "[$job.0]" && stepd=$pid
+done
+t_run "the step's slurmstepd has select_reputation.so loaded" \
+	maps_have "${stepd:-0}" select_reputation.so
+scancel "$job"
+
+# the commands: loaded (LD_DEBUG) and silent
+for cmd in "sinfo" "squeue" "scontrol show node n1" "srun -N1 true"; do
+	out=$(cd "$T_TMP" && LD_DEBUG=files timeout 60 $cmd 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && printf '%s\n' "$out" | grep -q 'file=.*select_reputation\.so .*dynamically loaded' &&
+	   ! printf '%s\n' "$out" | grep -v '^ *[0-9]*:' | grep -qi 'error'; then
+		t_pass "$cmd loads select_reputation.so without error"
+	else
+		t_fail "$cmd loads select_reputation.so without error" "exit status $rc" \
+			"$(printf '%s\n' "$out" | grep -v '^ *[0-9]*:' | head -n 5)"
+	fi
+done
+
+# cons_tres underneath: cores are consumable, node info passes through
+j1=$(cd "$T_TMP" && sbatch --parsable -w n6 -n1 -o /dev/null --wrap 'sleep 30')
+j2=$(cd "$T_TMP" && sbatch --parsable -w n6 -n1 -o /dev/null --wrap 'sleep 30')
+t_wait 30 sh -c "[ \$(squeue -h -t R -j $j1,$j2 | wc -l) -eq 2 ]"
+t_eq "two 1-CPU jobs share a 2-CPU node (consumable cores, CR_Core)" \
+	"$(squeue -h -t R -j "$j1,$j2" -o %N | tr '\n' ' ')" "n6 n6 "
+t_match "scontrol show node reports cons_tres's allocation" \
+	"$(scontrol show node n6)" 'CPUAlloc=2 '
+t_match "sinfo shows the node allocated" "$(sinfo -h -n n6 -o %t)" '^alloc$'
+scancel "$j1" "$j2"
+
+log=$QUORATE_CLUSTER_DIR/log/slurmctld.log
+t_eq "slurmctld logs no error from select plugins" \
+	"$(grep -iE 'error.*(select|reputation|cons_tres)|reputation.*error' "$log" | head -n 3)" ""
+t_eq "no slurmd logs a select plugin error" \
+	"$(cat "$QUORATE_CLUSTER_DIR"/log/slurmd-n*.log | grep -iE 'error.*(select|reputation)' | head -n 3)" ""
+
+# exported symbols: the entry points and nothing of quorate's helpers
+exports=$(nm -D --defined-only "$so" | awk '{ print $3 }' | grep -vE '^(plugin_(name|type|id|version)|init|fini|select_p_[a-z_]+)$')
+t_eq "select_reputation.so exports only plugin_*, init, fini, select_p_*" "$exports" ""
+t_eq "select_reputation.so forwards all 36 select_p_* entry points" \
+	"$(nm -D --defined-only "$so" | grep -c ' select_p_')" "36"
+exports=$(nm -D --defined-only "$T_BUILD/plugins/spank/.libs/spank_quorate.so" | awk '{ print $3 }' | grep -vE '^(plugin_[a-z_]+|slurm_spank_[a-z_]+)$')
+t_eq "spank_quorate.so exports only plugin_* and slurm_spank_*" "$exports" ""
