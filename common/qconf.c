@@ -7,12 +7,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf.h"
 #include "qconf.h"
 
 #define F(field) offsetof(struct quorate_conf, field)
 #define DAY 86400.0
+
+static const char *const log_level_names[] = {
+	"quiet", "error", "warning", "info", "verbose", "debug", "debug2",
+};
+
+int qconf_log_level(const char *name)
+{
+	for (size_t i = 0; i < sizeof(log_level_names) / sizeof(log_level_names[0]); i++)
+		if (!strcasecmp(name, log_level_names[i]))
+			return (int)i;
+	return -1;
+}
+
+static int set_log_level(void *dst, const struct conf_key *key,
+			 const char *value, char *err, size_t errlen)
+{
+	char **field = (char **)((char *)dst + key->offset);
+	char *copy;
+
+	if (qconf_log_level(value) < 0) {
+		snprintf(err, errlen, "'%s' is not a log level (allowed: quiet, error, "
+			 "warning, info, verbose, debug, debug2)", value);
+		return -1;
+	}
+	copy = strdup(value);
+	if (!copy) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(*field);
+	*field = copy;
+	return 0;
+}
 
 static const struct conf_key qconf_keys[] = {
 	{ "ListenAddress", CONF_STRING, F(listen_address), 0, -1, NULL, false },
@@ -25,9 +59,13 @@ static const struct conf_key qconf_keys[] = {
 	{ "AuthorizedUsers", CONF_STRING, F(authorized_users), 0, -1, NULL, false },
 	{ "MaxFrameSize", CONF_BYTES, F(max_frame), 1024, 64.0 * 1024 * 1024, NULL, false },
 	{ "LogFile", CONF_STRING, F(log_file), 0, -1, NULL, false },
-	{ "LogLevel", CONF_STRING, F(log_level), 0, -1, NULL, false },
+	{ "LogLevel", CONF_CALLBACK, F(log_level), 0, -1, set_log_level, false },
+	{ "SyslogLevel", CONF_CALLBACK, F(syslog_level), 0, -1, set_log_level, false },
 	{ "PidFile", CONF_STRING, F(pid_file), 0, -1, NULL, false },
 	{ "SpoolDir", CONF_STRING, F(spool_dir), 0, -1, NULL, false },
+	{ "ServerAddress", CONF_STRING, F(server_address), 0, -1, NULL, false },
+	{ "WorkerThreads", CONF_INT, F(worker_threads), 1, 256, NULL, false },
+	{ "MaxOutputSize", CONF_BYTES, F(max_output), 0, 64.0 * 1024 * 1024, NULL, false },
 	{ "MissingGrace", CONF_SECONDS, F(missing_grace), 0, DAY, NULL, false },
 	{ "HalfLife", CONF_SECONDS, F(half_life), 60, 3650 * DAY, NULL, false },
 	{ "MissingWeight", CONF_DOUBLE, F(missing_weight), 0, 1, NULL, false },
@@ -70,6 +108,8 @@ int qconf_defaults(struct quorate_conf *conf)
 	conf->quarantine_seconds = 86400;
 	conf->push_reputation = true;
 	conf->confirmations = 2;
+	conf->worker_threads = 8;
+	conf->max_output = 64 * 1024;
 	if (set_string(&conf->listen_address, "0.0.0.0") ||
 	    set_string(&conf->metrics_address, "127.0.0.1") ||
 	    set_string(&conf->munge_socket, "/run/munge/munge.socket.2") ||
@@ -77,6 +117,7 @@ int qconf_defaults(struct quorate_conf *conf)
 	    set_string(&conf->slurm_conf, "/etc/slurm/slurm.conf") ||
 	    set_string(&conf->authorized_users, "root,slurm") ||
 	    set_string(&conf->log_level, "info") ||
+	    set_string(&conf->syslog_level, "error") ||
 	    set_string(&conf->spool_dir, "/var/spool/quorate") ||
 	    set_string(&conf->site_feature_prefix, "site_")) {
 		qconf_free(conf);
@@ -92,6 +133,11 @@ static int qconf_validate(const char *name, struct quorate_conf *conf,
 	if (conf->quarantine_below > conf->trust_above) {
 		snprintf(err, errlen, "%s: QuarantineBelow (%g) is above TrustAbove (%g)",
 			 name, conf->quarantine_below, conf->trust_above);
+		return -1;
+	}
+	if (conf->max_output > conf->max_frame) {
+		snprintf(err, errlen, "%s: MaxOutputSize (%ld) is above MaxFrameSize (%ld)",
+			 name, conf->max_output, conf->max_frame);
 		return -1;
 	}
 	if (!conf->site_feature_prefix[0]) {
@@ -134,4 +180,20 @@ int qconf_load(const char *path, struct quorate_conf *conf,
 void qconf_free(struct quorate_conf *conf)
 {
 	conf_free(qconf_keys, conf);
+	/* Strings set through callbacks are not conf_free()'s to know. */
+	free(conf->log_level);
+	free(conf->syslog_level);
+	conf->log_level = NULL;
+	conf->syslog_level = NULL;
+}
+
+const char *qconf_server_address(const struct quorate_conf *conf)
+{
+	const char *a = conf->listen_address;
+
+	if (conf->server_address && *conf->server_address)
+		return conf->server_address;
+	if (!a || !*a || !strcmp(a, "0.0.0.0") || !strcmp(a, "::") || !strcmp(a, "*"))
+		return "127.0.0.1";
+	return a;
 }

@@ -24,9 +24,13 @@ struct quorate_conf {
 	char *authorized_users;		/* AuthorizedUsers: may report results */
 	long max_frame;			/* MaxFrameSize, bytes */
 	char *log_file;			/* LogFile */
-	char *log_level;		/* LogLevel: error..debug2 */
+	char *log_level;		/* LogLevel: quiet, error..debug2 */
+	char *syslog_level;		/* SyslogLevel: same names, default error */
 	char *pid_file;			/* PidFile */
 	char *spool_dir;		/* SpoolDir */
+	char *server_address;		/* ServerAddress: where clients connect */
+	long worker_threads;		/* WorkerThreads */
+	long max_output;		/* MaxOutputSize, bytes kept per part */
 	/* verifier */
 	long missing_grace;		/* MissingGrace, seconds */
 	/* reputation */
@@ -59,5 +63,13 @@ int qconf_load_buffer(const char *name, const char *buf, size_t len,
 		      struct quorate_conf *conf, char *err, size_t errlen);
 
 void qconf_free(struct quorate_conf *conf);
+
+/* Where a client on this host reaches quorated: ServerAddress, else
+ * ListenAddress unless that is a wildcard, else 127.0.0.1. */
+const char *qconf_server_address(const struct quorate_conf *conf);
+
+/* The log level names of LogLevel and SyslogLevel, 0 (quiet) to 6
+ * (debug2), as enum log_level.  -1 for an unknown name. */
+int qconf_log_level(const char *name);
 
 #endif
