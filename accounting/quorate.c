@@ -1,0 +1,643 @@
+/*
+ * quorate - command-line client of quorated: ping, nodes, verdict, events,
+ * send.  Everything goes through qclient (common/qclient.h), as the SPANK
+ * plugin's requests do.  Exit statuses are documented in quorate(1).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "conf.h"
+#include "hash.h"
+#include "qclient.h"
+#include "qconf.h"
+#include "qmsg.h"
+
+enum exit_code {
+	EXIT_OK = 0,		/* success; verdict ACCEPTED */
+	EXIT_REFUSED = 1,	/* quorated refused the request (permanent) */
+	EXIT_USAGE = 2,		/* bad option, argument or configuration */
+	EXIT_UNREACHABLE = 3,	/* quorated unreachable, timed out, or "retry later" */
+	EXIT_REJECTED = 4,	/* verdict REJECTED */
+	EXIT_PENDING = 5,	/* verdict not decided (yet) */
+	EXIT_UNKNOWN = 6,	/* no report for this step */
+};
+
+static struct {
+	const char *conf_path;
+	const char *server;
+	bool json;
+	int timeout_s;
+	struct quorate_conf conf;
+	char host[256];
+	unsigned port;
+} G = { .timeout_s = 10 };
+
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "quorate: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see quorate --help)\n");
+	exit(EXIT_USAGE);
+}
+
+static void usage(void)
+{
+	printf("Usage: quorate [OPTIONS] COMMAND [ARGS]\n"
+	       "Options:\n"
+	       "  -f, --conf FILE        quorate.conf (default $QUORATE_CONF, else %s)\n"
+	       "  -s, --server HOST:PORT quorated's address (default from quorate.conf)\n"
+	       "  -j, --json             print quorated's answers as JSON\n"
+	       "  -t, --timeout SECONDS  per request, 1..3600 (default 10)\n"
+	       "  -h, --help             this help\n"
+	       "  -V, --version          print the version\n"
+	       "Commands:\n"
+	       "  ping                            is quorated up? (its health and counters)\n"
+	       "  nodes [NODE] [--cluster C]      reputation of every node, or one\n"
+	       "  verdict JOB[.STEP] [--wait S] [--output] [--cluster C]\n"
+	       "                                  a step's verdict; --output prints the agreed output\n"
+	       "  events NODE [--limit N] [--cluster C]\n"
+	       "                                  a node's reputation changes, oldest first\n"
+	       "  send [JSON|-]                   send a request as it is; print the answer\n"
+	       "  send --credential FILE          send an already-encoded munge credential\n"
+	       "Exit status: 0 success (verdict ACCEPTED), 1 refused by quorated, 2 usage or\n"
+	       "configuration error, 3 quorated unreachable or busy (try again), 4 REJECTED,\n"
+	       "5 PENDING, 6 no such step.\n", QCONF_DEFAULT_PATH);
+}
+
+/* Configuration and address: -f, $QUORATE_CONF or the default file; -s
+ * overrides the address; $QUORATE_MUNGE_SOCKET the munge socket. */
+static void load_config(void)
+{
+	const char *path = G.conf_path;
+	bool must = true;
+	char err[1024];
+
+	if (!path) {
+		path = getenv("QUORATE_CONF");
+		if (!path || !*path) {
+			path = QCONF_DEFAULT_PATH;
+			must = access(path, F_OK) == 0;
+		}
+	}
+	if (must) {
+		if (qconf_load(path, &G.conf, err, sizeof(err))) {
+			fprintf(stderr, "quorate: error: %s\n", err);
+			exit(EXIT_USAGE);
+		}
+	} else if (qconf_defaults(&G.conf)) {
+		fprintf(stderr, "quorate: error: out of memory\n");
+		exit(EXIT_USAGE);
+	}
+	snprintf(G.host, sizeof(G.host), "%s", qconf_server_address(&G.conf));
+	G.port = (unsigned)G.conf.listen_port;
+	if (G.server) {
+		const char *colon = strrchr(G.server, ':');
+		long port;
+
+		if (!colon || colon == G.server ||
+		    conf_parse_long(colon + 1, 1, 65535, &port, err, sizeof(err)))
+			die_usage("--server: '%s' is not HOST:PORT (port 1..65535)", G.server);
+		snprintf(G.host, sizeof(G.host), "%.*s", (int)(colon - G.server), G.server);
+		G.port = (unsigned)port;
+	}
+}
+
+static struct qclient *connect_client(int extra_timeout_s)
+{
+	const char *sock = getenv("QUORATE_MUNGE_SOCKET");
+	struct qclient_options o = {
+		.host = G.host,
+		.port = G.port,
+		.munge_socket = sock && *sock ? sock : G.conf.munge_socket,
+		.io_timeout_ms = (G.timeout_s + extra_timeout_s) * 1000,
+		.max_frame = (size_t)G.conf.max_frame,
+	};
+	struct qclient_error e;
+	struct qclient *c = qclient_new(&o, &e);
+
+	if (!c) {
+		fprintf(stderr, "quorate: error: %s\n", e.message);
+		exit(e.cls == QCLIENT_TRANSIENT ? EXIT_UNREACHABLE : EXIT_USAGE);
+	}
+	return c;
+}
+
+static int fail(const struct qclient_error *e)
+{
+	fprintf(stderr, "quorate: error: %s (%s)\n", e->message, e->code);
+	return e->cls == QCLIENT_TRANSIENT ? EXIT_UNREACHABLE : EXIT_REFUSED;
+}
+
+/* Send request; on success *ans is the parsed answer. */
+static int call(const char *request, int extra_wait_s, json_object **ans)
+{
+	struct qclient *c = connect_client(extra_wait_s);
+	struct qclient_error e;
+	char *text = NULL, why[256];
+	enum qclient_class cls = qclient_call(c, request, 0, &text, &e);
+	int rc = EXIT_OK;
+
+	qclient_free(c);
+	*ans = NULL;
+	if (cls != QCLIENT_OK) {
+		if (G.json && text)
+			printf("%s\n", text);
+		free(text);
+		return fail(&e);
+	}
+	*ans = qmsg_parse_object(text, strlen(text), why, sizeof(why));
+	if (!*ans) {
+		fprintf(stderr, "quorate: error: bad answer from quorated: %s\n", why);
+		rc = EXIT_UNREACHABLE;
+	}
+	free(text);
+	return rc;
+}
+
+static void print_json(json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static json_object *field(json_object *o, const char *name)
+{
+	json_object *v = NULL;
+
+	json_object_object_get_ex(o, name, &v);
+	return v;
+}
+
+static const char *sfield(json_object *o, const char *name, const char *dflt)
+{
+	json_object *v = field(o, name);
+
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : dflt;
+}
+
+static double nfield(json_object *o, const char *name, double dflt)
+{
+	json_object *v = field(o, name);
+
+	return v && (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) ?
+	       json_object_get_double(v) : dflt;
+}
+
+static const char *when(double t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	localtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	return buf;
+}
+
+/* A request object with v and type, plus string/int fields. */
+static json_object *request(enum qmsg_type type)
+{
+	json_object *o = qmsg_request_new(type);
+
+	if (!o) {
+		fprintf(stderr, "quorate: error: out of memory\n");
+		exit(EXIT_UNREACHABLE);
+	}
+	return o;
+}
+
+/* ---------------------------------------------------------- commands -- */
+
+static int cmd_ping(int argc, char **argv)
+{
+	json_object *req, *ans, *cnt;
+	int rc;
+
+	if (argc > 1)
+		die_usage("ping: unexpected argument '%s'", argv[1]);
+	req = request(QMSG_HEALTH);
+	rc = call(json_object_to_json_string(req), 0, &ans);
+	json_object_put(req);
+	if (rc)
+		return rc;
+	if (G.json) {
+		print_json(ans);
+	} else {
+		cnt = field(ans, "counters");
+		printf("quorated %s at %s:%u: cluster %s, database %s, up %.0fs, %s\n",
+		       sfield(ans, "version", "?"), G.host, G.port, sfield(ans, "cluster", "?"),
+		       sfield(ans, "database", "?"), nfield(ans, "uptime", 0),
+		       json_object_get_boolean(field(ans, "privileged")) ? "you may report" :
+		       "you may query");
+		if (cnt)
+			printf("  results stored %.0f, duplicates %.0f, verdicts %.0f accepted / %.0f rejected,"
+			       " credentials refused %.0f\n",
+			       nfield(cnt, "results_stored", 0), nfield(cnt, "results_duplicate", 0),
+			       nfield(cnt, "verdicts_accepted", 0), nfield(cnt, "verdicts_rejected", 0),
+			       nfield(cnt, "cred_expired", 0) + nfield(cnt, "cred_rewound", 0) +
+			       nfield(cnt, "cred_replayed", 0) + nfield(cnt, "cred_invalid", 0));
+	}
+	rc = strcmp(sfield(ans, "database", ""), "up") ? EXIT_UNREACHABLE : EXIT_OK;
+	if (rc && !G.json)
+		fprintf(stderr, "quorate: quorated's database is down: reports are refused\n");
+	json_object_put(ans);
+	return rc;
+}
+
+/* The commands' own options. */
+struct cmd_opts {
+	const char *cluster;
+	const char *wait;	/* verdict */
+	const char *limit;	/* events */
+	bool output;		/* verdict */
+};
+
+static void parse_cmd_opts(int *argc, char ***argv, const char *cmd, struct cmd_opts *o)
+{
+	static const struct option opts[] = {
+		{ "cluster", required_argument, NULL, 'c' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "output", no_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool verdict = !strcmp(cmd, "verdict"), events = !strcmp(cmd, "events");
+	int opt;
+
+	memset(o, 0, sizeof(*o));
+	optind = 0;	/* glibc: start afresh (and permute: options may follow arguments) */
+	while ((opt = getopt_long(*argc, *argv, ":c:w:l:o", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			if (!qmsg_valid_cluster(optarg))
+				die_usage("%s: --cluster '%s' is not a cluster name", cmd, optarg);
+			o->cluster = optarg;
+			break;
+		case 'w':
+			if (!verdict)
+				die_usage("%s: --wait is for verdict only", cmd);
+			o->wait = optarg;
+			break;
+		case 'o':
+			if (!verdict)
+				die_usage("%s: --output is for verdict only", cmd);
+			o->output = true;
+			break;
+		case 'l':
+			if (!events)
+				die_usage("%s: --limit is for events only", cmd);
+			o->limit = optarg;
+			break;
+		case ':':
+			die_usage("%s: option %s needs a value", cmd, (*argv)[optind - 1]);
+		default:
+			die_usage("%s: unknown option '%s'", cmd, (*argv)[optind - 1]);
+		}
+	}
+	*argc -= optind;
+	*argv += optind;
+}
+
+static int cmd_nodes(int argc, char **argv)
+{
+	struct cmd_opts o;
+	json_object *req, *ans, *nodes;
+	int rc;
+
+	parse_cmd_opts(&argc, &argv, "nodes", &o);
+
+	if (argc > 1)
+		die_usage("nodes: one node name at most");
+	if (argc == 1 && !qmsg_valid_node(argv[0]))
+		die_usage("nodes: '%s' is not a node name", argv[0]);
+	req = request(QMSG_REPUTATION_QUERY);
+	if (o.cluster)
+		json_object_object_add(req, "cluster", json_object_new_string(o.cluster));
+	if (argc == 1)
+		json_object_object_add(req, "node", json_object_new_string(argv[0]));
+	rc = call(json_object_to_json_string(req), 0, &ans);
+	json_object_put(req);
+	if (rc)
+		return rc;
+	if (G.json) {
+		print_json(ans);
+		json_object_put(ans);
+		return EXIT_OK;
+	}
+	nodes = field(ans, "nodes");
+	printf("%-12s %-8s %-11s %6s %8s %8s %8s %8s  %s\n", "NODE", "SITE", "STATE", "SCORE",
+	       "AGREE", "DISAGREE", "MISSING", "VERDICTS", "LAST VERDICT");
+	for (size_t i = 0; nodes && i < json_object_array_length(nodes); i++) {
+		json_object *n = json_object_array_get_idx(nodes, i);
+		char t[32];
+
+		printf("%-12s %-8s %-11s %6.1f %8.2f %8.2f %8.2f %8.0f  %s %s\n",
+		       sfield(n, "node", "?"), sfield(n, "site", "")[0] ? sfield(n, "site", "") : "-",
+		       sfield(n, "state", "?"), nfield(n, "score", 0), nfield(n, "agree", 0),
+		       nfield(n, "disagree", 0), nfield(n, "missing", 0), nfield(n, "verdicts", 0),
+		       sfield(n, "last_verdict", "-"), when(nfield(n, "last_verdict_at", 0), t, sizeof(t)));
+	}
+	json_object_put(ans);
+	return EXIT_OK;
+}
+
+static int parse_jobstep(const char *s, long *job, long *step)
+{
+	char err[128], buf[64];
+	const char *dot = strchr(s, '.');
+
+	*step = 0;
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%.*s", dot ? (int)(dot - s) : (int)strlen(s), s);
+	if (conf_parse_long(buf, 1, 4294967295L, job, err, sizeof(err)))
+		return -1;
+	if (dot && conf_parse_long(dot + 1, 0, 4294967295L, step, err, sizeof(err)))
+		return -1;
+	return 0;
+}
+
+static int cmd_verdict(int argc, char **argv)
+{
+	struct cmd_opts o;
+	json_object *req, *ans, *arr;
+	long job, step, wait = 0;
+	const char *v;
+	char err[128];
+	int rc;
+
+	parse_cmd_opts(&argc, &argv, "verdict", &o);
+
+	if (argc != 1)
+		die_usage("verdict: give one JOB or JOB.STEP");
+	if (parse_jobstep(argv[0], &job, &step))
+		die_usage("verdict: '%s' is not JOB or JOB.STEP (numbers)", argv[0]);
+	if (o.wait && conf_parse_long(o.wait, 0, QMSG_MAX_WAIT, &wait, err, sizeof(err)))
+		die_usage("verdict: --wait: %s (allowed 0..%d seconds)", err, QMSG_MAX_WAIT);
+	req = request(QMSG_VERDICT_QUERY);
+	if (o.cluster)
+		json_object_object_add(req, "cluster", json_object_new_string(o.cluster));
+	json_object_object_add(req, "job", json_object_new_int64(job));
+	json_object_object_add(req, "step", json_object_new_int64(step));
+	if (wait)
+		json_object_object_add(req, "wait", json_object_new_int((int)wait));
+	json_object_object_add(req, "output", json_object_new_boolean(o.output || G.json));
+	rc = call(json_object_to_json_string(req), (int)wait, &ans);
+	json_object_put(req);
+	if (rc)
+		return rc;
+	v = sfield(ans, "verdict", "UNKNOWN");
+	if (G.json) {
+		print_json(ans);
+	} else if (o.output && !strcmp(v, "ACCEPTED")) {
+		arr = field(ans, "parts");
+		for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+			const char *b64 = sfield(json_object_array_get_idx(arr, i), "output_b64", NULL);
+			char *out;
+			size_t len;
+
+			if (b64 && !qmsg_b64_decode(b64, &out, &len)) {
+				fwrite(out, 1, len, stdout);
+				free(out);
+			} else if (!b64) {
+				fprintf(stderr, "quorate: part %zu: quorated has no output (too large or not sent)\n", i);
+			}
+		}
+	} else if (!strcmp(v, "UNKNOWN")) {
+		printf("%ld.%ld UNKNOWN: no report for this step\n", job, step);
+	} else {
+		printf("%ld.%ld %s: %s\n", job, step, v,
+		       !strcmp(v, "PENDING") ? "waiting for replicas" : sfield(ans, "reason", ""));
+		printf("  replicas %.0f, quorum %.0f, reported %.0f, agree %.0f, disagree %.0f, missing %.0f\n",
+		       nfield(ans, "replicas", 0), nfield(ans, "quorum", 0), nfield(ans, "reported", 0),
+		       nfield(ans, "agree", 0), nfield(ans, "disagree", 0), nfield(ans, "missing", 0));
+		if (field(ans, "canonical_replica"))
+			printf("  canonical replica %.0f, digest %s\n", nfield(ans, "canonical_replica", 0),
+			       sfield(ans, "digest", "?"));
+		arr = field(ans, "outcomes");
+		for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+			json_object *oc = json_object_array_get_idx(arr, i), *nodes = field(oc, "nodes");
+
+			printf("  replica %.0f: %-8s", nfield(oc, "replica", 0), sfield(oc, "outcome", "?"));
+			for (size_t j = 0; nodes && j < json_object_array_length(nodes); j++)
+				printf(" %s", json_object_get_string(json_object_array_get_idx(nodes, j)));
+			printf("\n");
+		}
+	}
+	json_object_put(ans);
+	if (!strcmp(v, "ACCEPTED"))
+		return EXIT_OK;
+	if (!strcmp(v, "REJECTED"))
+		return EXIT_REJECTED;
+	if (!strcmp(v, "PENDING"))
+		return EXIT_PENDING;
+	return EXIT_UNKNOWN;
+}
+
+static int cmd_events(int argc, char **argv)
+{
+	struct cmd_opts o;
+	json_object *req, *ans, *arr;
+	long limit = 50;
+	char err[128];
+	int rc;
+
+	parse_cmd_opts(&argc, &argv, "events", &o);
+
+	if (argc != 1)
+		die_usage("events: give one NODE");
+	if (!qmsg_valid_node(argv[0]))
+		die_usage("events: '%s' is not a node name", argv[0]);
+	if (o.limit && conf_parse_long(o.limit, 1, QMSG_MAX_EVENTS, &limit, err, sizeof(err)))
+		die_usage("events: --limit: %s (allowed 1..%d)", err, QMSG_MAX_EVENTS);
+	req = request(QMSG_EVENTS_QUERY);
+	if (o.cluster)
+		json_object_object_add(req, "cluster", json_object_new_string(o.cluster));
+	json_object_object_add(req, "node", json_object_new_string(argv[0]));
+	json_object_object_add(req, "limit", json_object_new_int((int)limit));
+	rc = call(json_object_to_json_string(req), 0, &ans);
+	json_object_put(req);
+	if (rc)
+		return rc;
+	if (G.json) {
+		print_json(ans);
+		json_object_put(ans);
+		return EXIT_OK;
+	}
+	arr = field(ans, "events");
+	printf("%-19s %-10s %-16s %13s  %s\n", "TIME", "KIND", "REASON", "SCORE", "STATE");
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+		json_object *e = json_object_array_get_idx(arr, i);
+		char t[32], score[32];
+
+		snprintf(score, sizeof(score), "%.1f->%.1f", nfield(e, "score_before", 0),
+			 nfield(e, "score_after", 0));
+		printf("%-19s %-10s %-16s %13s  %s%s%s\n", when(nfield(e, "at", 0), t, sizeof(t)),
+		       sfield(e, "kind", "?"), sfield(e, "reason", ""), score,
+		       sfield(e, "state_before", "?"),
+		       strcmp(sfield(e, "state_before", ""), sfield(e, "state_after", "")) ? "->" : "",
+		       strcmp(sfield(e, "state_before", ""), sfield(e, "state_after", "")) ?
+		       sfield(e, "state_after", "") : "");
+	}
+	json_object_put(ans);
+	return EXIT_OK;
+}
+
+static char *read_all(FILE *f, const char *what)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+
+	while (buf) {
+		size_t n = fread(buf + len, 1, cap - len - 1, f);
+
+		len += n;
+		if (n == 0)
+			break;
+		if (len + 1 == cap) {
+			char *grown = cap > (64u << 20) ? NULL : realloc(buf, cap * 2);
+
+			if (!grown) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = grown;
+			cap *= 2;
+		}
+	}
+	if (!buf) {
+		fprintf(stderr, "quorate: error: %s: too large or out of memory\n", what);
+		exit(EXIT_USAGE);
+	}
+	buf[len] = '\0';
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		buf[--len] = '\0';
+	return buf;
+}
+
+static int cmd_send(int argc, char **argv)
+{
+	struct qclient *c;
+	struct qclient_error e;
+	char *text = NULL, *input;
+	enum qclient_class cls;
+	int rc;
+
+	if (argc >= 2 && !strcmp(argv[1], "--credential")) {
+		FILE *f;
+
+		if (argc != 3)
+			die_usage("send --credential: give one FILE");
+		f = strcmp(argv[2], "-") ? fopen(argv[2], "r") : stdin;
+		if (!f) {
+			fprintf(stderr, "quorate: error: %s: %s\n", argv[2], strerror(errno));
+			return EXIT_USAGE;
+		}
+		input = read_all(f, argv[2]);
+		if (f != stdin)
+			fclose(f);
+		c = connect_client(0);
+		cls = qclient_send_credential(c, input, &text, &e);
+	} else {
+		if (argc > 2)
+			die_usage("send: give one JSON request, or - to read it from stdin");
+		input = argc == 2 && strcmp(argv[1], "-") ? strdup(argv[1]) : read_all(stdin, "stdin");
+		if (!input) {
+			fprintf(stderr, "quorate: error: out of memory\n");
+			return EXIT_UNREACHABLE;
+		}
+		c = connect_client(0);
+		cls = qclient_call(c, input, 0, &text, &e);
+	}
+	qclient_free(c);
+	free(input);
+	if (text)
+		printf("%s\n", text);
+	rc = cls == QCLIENT_OK ? EXIT_OK : fail(&e);
+	free(text);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "conf", required_argument, NULL, 'f' },
+		{ "server", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd;
+	char err[128];
+	long t;
+	int opt, rc;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:f:s:jt:hV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'f': G.conf_path = optarg; break;
+		case 's': G.server = optarg; break;
+		case 'j': G.json = true; break;
+		case 't':
+			if (conf_parse_long(optarg, 1, 3600, &t, err, sizeof(err)))
+				die_usage("--timeout: %s (allowed 1..3600 seconds)", err);
+			G.timeout_s = (int)t;
+			break;
+		case 'h': usage(); return EXIT_OK;
+		case 'V': printf("quorate %s\n", PACKAGE_VERSION); return EXIT_OK;
+		case ':': die_usage("option %s needs a value", argv[optind - 1]);
+		default: die_usage("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		die_usage("no command (allowed: ping, nodes, verdict, events, send)");
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	/* Global options may also follow the command's own. */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j")) {
+			G.json = true;
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(char *));
+			argc--;
+			i--;
+		}
+	}
+	if (strcmp(cmd, "ping") && strcmp(cmd, "nodes") && strcmp(cmd, "verdict") &&
+	    strcmp(cmd, "events") && strcmp(cmd, "send"))
+		die_usage("unknown command '%s' (allowed: ping, nodes, verdict, events, send)", cmd);
+	load_config();
+	if (!strcmp(cmd, "ping"))
+		rc = cmd_ping(argc, argv);
+	else if (!strcmp(cmd, "nodes"))
+		rc = cmd_nodes(argc, argv);
+	else if (!strcmp(cmd, "verdict"))
+		rc = cmd_verdict(argc, argv);
+	else if (!strcmp(cmd, "events"))
+		rc = cmd_events(argc, argv);
+	else
+		rc = cmd_send(argc, argv);
+	qconf_free(&G.conf);
+	return rc;
+}
