@@ -77,6 +77,10 @@ bool settings_privileged(uid_t uid);
 /* Add SlurmUser (from slurm.conf) to the privileged uids. */
 void settings_set_slurm_user(uid_t uid);
 
+/* Every thread of quorated starts with this: the thread runs in the C
+ * locale, so that json-c's per-parse locale switch takes no global lock. */
+void daemon_thread_init(void);
+
 /* Seconds since the epoch, as a double (event and report times). */
 double now_seconds(void);
 

@@ -41,6 +41,8 @@ struct step_entry {
 	char **layout;			/* NULL or vs.replicas strings */
 	double first_at, last_at;
 	uint64_t batch;			/* last batch that touched it */
+	bool in_db;			/* its row was committed */
+	bool stored_settled;		/* `settled` as committed */
 	bool verdict_dirty;
 	bool notify;
 	double decided_at;
@@ -420,6 +422,8 @@ static void restore_step(const struct stored_step *s, void *arg)
 				     p->node, p->output, p->output_len, &completed);
 	}
 	vstep_restore(&e->vs, s->verdict, s->canonical, s->outcome);
+	e->in_db = true;
+	e->stored_settled = s->settled;
 	old = step_find(&e->key, e->hash);
 	if (old)
 		step_remove(old);
@@ -581,13 +585,16 @@ static void touch_node(struct node_entry *e)
 	W.touched_nodes[W.ntouched_nodes++] = e;
 }
 
-static struct node_entry *node_get(const char *cluster, const char *name)
+/* The node's entry, made (and its row written) on first sight.  touch:
+ * its row will be written by this batch in any case. */
+static struct node_entry *node_get(const char *cluster, const char *name, bool touch)
 {
 	uint64_t h = node_hash(cluster, name);
 	struct node_entry *e = node_find(cluster, name, h);
 
 	if (e) {
-		touch_node(e);
+		if (touch)
+			touch_node(e);
 		return e;
 	}
 	e = calloc(1, sizeof(*e));
@@ -700,7 +707,7 @@ static void apply_changes(struct step_entry *s, const struct vstep_change *ch, s
 		op_int(op, s->key.step);
 		op_int(op, ch[i].replica);
 		op_text(op, replica_outcome_name(ch[i].outcome));
-		op_text_array(op, names, n);
+		op_list(op, names, n, ',');
 		op_double(op, now);
 		if (n == 0)
 			log_warning("step %s:%s replica %d is %s but its nodes are unknown "
@@ -708,7 +715,7 @@ static void apply_changes(struct step_entry *s, const struct vstep_change *ch, s
 				    s->key.cluster, reason, ch[i].replica,
 				    replica_outcome_name(ch[i].outcome));
 		for (size_t j = 0; j < n; j++) {
-			struct node_entry *ne = node_get(s->key.cluster, names[j]);
+			struct node_entry *ne = node_get(s->key.cluster, names[j], true);
 			struct rep_node before;
 
 			if (!ne) {
@@ -843,8 +850,9 @@ static void apply_result(struct ingest_request *req, struct ingest_item *it, dou
 	op_int(op, req->uid);
 	op_double(op, now);
 
-	ne = node_get(key.cluster, r->node);
+	ne = node_get(key.cluster, r->node, false);
 	if (ne && r->site[0] && strcmp(ne->site, r->site)) {
+		touch_node(ne);
 		snprintf(ne->site, sizeof(ne->site), "%s", r->site);
 		add_site_op(ne->site);
 	}
@@ -886,8 +894,9 @@ static void apply_site(struct ingest_item *it)
 
 	if (!node_find(it->k.cluster, it->k.node, node_hash(it->k.cluster, it->k.node)))
 		return;		/* sites are kept for nodes quorate knows */
-	ne = node_get(it->k.cluster, it->k.node);
+	ne = node_get(it->k.cluster, it->k.node, false);
 	if (ne && strcmp(ne->site, it->site)) {
+		touch_node(ne);
 		snprintf(ne->site, sizeof(ne->site), "%s", it->site);
 		add_site_op(ne->site);
 		log_verbose("node %s is at site %s", ne->name, ne->site);
@@ -966,49 +975,63 @@ static const char *verdict_reason(const struct step_entry *s, char *buf, size_t 
 	return buf;
 }
 
+static void add_step_op(const struct step_entry *s)
+{
+	struct store_op *op = store_tx_add(W.tx, STMT_STEP);
+
+	op_text(op, s->key.cluster);
+	op_int(op, s->key.job);
+	op_int(op, s->key.step);
+	op_int(op, s->vs.replicas);
+	op_int(op, s->vs.quorum);
+	op_int(op, s->vs.parts);
+	op_text(op, verify_mode_name(s->vs.mode));
+	op_double(op, s->vs.tolerance);
+	op_int(op, s->owner);
+	op_list(op, s->layout, s->layout ? (size_t)s->vs.replicas : 0, '|');
+	op_double(op, s->first_at);
+	op_double(op, s->last_at);
+	op_bool(op, s->vs.settled);
+}
+
+static void add_verdict_op(const struct step_entry *s, double now)
+{
+	struct store_op *op = store_tx_add(W.tx, STMT_VERDICT);
+	uint8_t digest[32];
+	char reason[160];
+	bool has_digest = s->vs.canonical >= 0 &&
+			  !vstep_replica_digest(&s->vs, s->vs.canonical, digest);
+
+	op_text(op, s->key.cluster);
+	op_int(op, s->key.job);
+	op_int(op, s->key.step);
+	op_text(op, verdict_state_name(s->vs.verdict));
+	if (s->vs.canonical >= 0)
+		op_int(op, s->vs.canonical);
+	else
+		op_text(op, NULL);
+	op_bytes(op, has_digest ? digest : NULL, has_digest ? sizeof(digest) : 0);
+	op_int(op, s->vs.agree);
+	op_int(op, s->vs.disagree);
+	op_int(op, s->vs.missing);
+	op_text(op, verdict_reason(s, reason, sizeof(reason)));
+	op_double(op, s->decided_at > 0 ? s->decided_at : now);
+	op_double(op, now);
+}
+
 /* Rows for everything the batch touched. */
 static void flush_touched(double now)
 {
 	for (size_t i = 0; i < W.ntouched_steps; i++) {
 		struct step_entry *s = W.touched_steps[i];
-		struct store_op *op = store_tx_add(W.tx, STMT_STEP);
 
-		op_text(op, s->key.cluster);
-		op_int(op, s->key.job);
-		op_int(op, s->key.step);
-		op_int(op, s->vs.replicas);
-		op_int(op, s->vs.quorum);
-		op_int(op, s->vs.parts);
-		op_text(op, verify_mode_name(s->vs.mode));
-		op_double(op, s->vs.tolerance);
-		op_int(op, s->owner);
-		op_text_array(op, s->layout, s->layout ? (size_t)s->vs.replicas : 0);
-		op_double(op, s->first_at);
-		op_double(op, s->last_at);
-		op_bool(op, s->vs.settled);
-		if (s->verdict_dirty) {
-			uint8_t digest[32];
-			char reason[160];
-			bool has_digest = s->vs.canonical >= 0 &&
-					  !vstep_replica_digest(&s->vs, s->vs.canonical, digest);
-
-			op = store_tx_add(W.tx, STMT_VERDICT);
-			op_text(op, s->key.cluster);
-			op_int(op, s->key.job);
-			op_int(op, s->key.step);
-			op_text(op, verdict_state_name(s->vs.verdict));
-			if (s->vs.canonical >= 0)
-				op_int(op, s->vs.canonical);
-			else
-				op_text(op, NULL);
-			op_bytes(op, has_digest ? digest : NULL, has_digest ? sizeof(digest) : 0);
-			op_int(op, s->vs.agree);
-			op_int(op, s->vs.disagree);
-			op_int(op, s->vs.missing);
-			op_text(op, verdict_reason(s, reason, sizeof(reason)));
-			op_double(op, s->decided_at > 0 ? s->decided_at : now);
-			op_double(op, now);
-		}
+		/* A step's row changes only when it is new or settles; each
+		 * report's time is in its own row (last_report_at is rebuilt
+		 * from them). */
+		if (!s->in_db || s->stored_settled != s->vs.settled)
+			add_step_op(s);
+		if (s->verdict_dirty)
+			add_verdict_op(s, now);
 	}
 	for (size_t i = 0; i < W.ntouched_nodes; i++) {
 		struct node_entry *n = W.touched_nodes[i];
@@ -1049,6 +1072,8 @@ static void committed(void)
 			waiters_notify(&s->key);
 		s->notify = false;
 		s->verdict_dirty = false;
+		s->in_db = true;
+		s->stored_settled = s->vs.settled;
 	}
 	for (size_t i = 0; i < W.ntouched_nodes; i++) {
 		struct node_entry *n = W.touched_nodes[i];
@@ -1120,6 +1145,8 @@ static int load_missing_steps(struct ingest_request *reqs, char *err, size_t err
 			keys[n++] = k;
 		}
 	}
+	if (n == 0)
+		return 0;	/* (keys == NULL would mean "every open step") */
 	rv = store_load_steps(W.conn, keys, n, restore_step, &failures, lost, err, errlen);
 	free(keys);
 	if (!rv && failures) {
@@ -1322,6 +1349,7 @@ static void try_connect(double now)
 static void *ingest_main(void *arg)
 {
 	(void)arg;
+	daemon_thread_init();
 	for (;;) {
 		struct ingest_request *reqs;
 		double now;

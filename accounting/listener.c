@@ -23,7 +23,6 @@
 #include "frame.h"
 #include "listener.h"
 #include "log.h"
-#include "work.h"
 
 #define MAX_CONNS 4096
 #define IDLE_TIMEOUT_MS (300 * 1000)	/* an idle connection is closed after this */
@@ -39,8 +38,6 @@ struct conn {
 
 static struct {
 	int lfd, epfd, wakefd;
-	pthread_t thread;
-	bool running;
 	atomic_bool stop;
 	pthread_mutex_t lock;	/* conns list, idle flags, epoll re-arming */
 	struct conn *conns;
@@ -55,7 +52,7 @@ int listener_init(const char *address, long port, char *err, size_t errlen)
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT };
 	char portstr[16];
 	int one = 1, rc;
 
@@ -91,6 +88,7 @@ int listener_init(const char *address, long port, char *err, size_t errlen)
 		snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
 		return -1;
 	}
+	ev.events = EPOLLIN;	/* level-triggered: wakes every waiting worker */
 	ev.data.ptr = &tag_wake;
 	if (epoll_ctl(L.epfd, EPOLL_CTL_ADD, L.wakefd, &ev)) {
 		snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
@@ -182,69 +180,57 @@ static void accept_all(void)
 	}
 }
 
-static void close_idle(int64_t now)
+/* Idle connections are shut down, not freed: if a worker has just taken
+ * one from epoll, it must find it intact; it reads EOF and closes it. */
+void listener_tick(void)
 {
+	int64_t now = frame_now_ms();
+
 	pthread_mutex_lock(&L.lock);
-	for (struct conn *c = L.conns, *next; c; c = next) {
-		next = c->next;
-		if (!c->idle || now - c->last_active < IDLE_TIMEOUT_MS)
-			continue;
-		epoll_ctl(L.epfd, EPOLL_CTL_DEL, c->fd, NULL);
-		unlink_locked(c);
-		log_debug("closing idle connection from %s", c->peer);
-		close(c->fd);
-		free(c);
+	for (struct conn *c = L.conns; c; c = c->next) {
+		if (c->idle && now - c->last_active >= IDLE_TIMEOUT_MS) {
+			log_debug("closing idle connection from %s", c->peer);
+			shutdown(c->fd, SHUT_RDWR);
+			c->last_active = now;
+		}
 	}
 	pthread_mutex_unlock(&L.lock);
 }
 
-static void *listener_main(void *arg)
+/* Workers wait here: the next connection with a request to read, or NULL
+ * when stopping.  Each connection is armed one-shot, so one worker gets it. */
+struct conn *listener_next(void)
 {
-	struct epoll_event events[64];
-	int64_t last_sweep = frame_now_ms();
-
-	(void)arg;
 	while (!atomic_load(&L.stop)) {
-		int n = epoll_wait(L.epfd, events, 64, 1000);
-		int64_t now;
+		struct epoll_event ev;
+		int n = epoll_wait(L.epfd, &ev, 1, 1000);
 
 		if (n < 0 && errno != EINTR) {
 			log_error("epoll_wait: %s", strerror(errno));
+			return NULL;
+		}
+		if (n <= 0)
+			continue;
+		if (ev.data.ptr == &tag_wake)
 			break;
+		if (ev.data.ptr == &tag_listen) {
+			struct epoll_event again = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = &tag_listen };
+
+			accept_all();
+			if (!atomic_load(&L.stop) && L.lfd >= 0)
+				epoll_ctl(L.epfd, EPOLL_CTL_MOD, L.lfd, &again);
+			continue;
 		}
-		for (int i = 0; i < n && !atomic_load(&L.stop); i++) {
-			void *p = events[i].data.ptr;
+		{
+			struct conn *c = ev.data.ptr;
 
-			if (p == &tag_listen) {
-				accept_all();
-			} else if (p == &tag_wake) {
-				uint64_t x;
-
-				(void)!read(L.wakefd, &x, sizeof(x));
-			} else {
-				struct conn *c = p;
-
-				pthread_mutex_lock(&L.lock);
-				c->idle = false;
-				pthread_mutex_unlock(&L.lock);
-				work_submit(c);
-			}
-		}
-		now = frame_now_ms();
-		if (now - last_sweep >= 1000) {
-			close_idle(now);
-			last_sweep = now;
+			pthread_mutex_lock(&L.lock);
+			c->idle = false;
+			pthread_mutex_unlock(&L.lock);
+			return c;
 		}
 	}
 	return NULL;
-}
-
-int listener_start(void)
-{
-	if (pthread_create(&L.thread, NULL, listener_main, NULL))
-		return -1;
-	L.running = true;
-	return 0;
 }
 
 void listener_stop(void)
@@ -254,16 +240,13 @@ void listener_stop(void)
 	atomic_store(&L.stop, true);
 	if (L.wakefd >= 0)
 		(void)!write(L.wakefd, &one, sizeof(one));
-	if (L.running)
-		pthread_join(L.thread, NULL);
-	L.running = false;
-	if (L.lfd >= 0)
-		close(L.lfd);
-	L.lfd = -1;
 }
 
 void listener_fini(void)
 {
+	if (L.lfd >= 0)
+		close(L.lfd);
+	L.lfd = -1;
 	pthread_mutex_lock(&L.lock);
 	while (L.conns) {
 		struct conn *c = L.conns;

@@ -1,9 +1,9 @@
 /*
- * listener.h - quorated's TCP socket and its connections.  One thread
- * accepts and watches idle connections (epoll, one-shot); a connection
- * with a request to read goes to a worker (work.h).  Whoever holds a
- * connection answers it: conn_respond() writes the answer and hands the
- * connection back to the listener, conn_close() ends it.
+ * listener.h - quorated's TCP socket and its connections, watched with
+ * epoll (one-shot).  The worker threads (work.h) wait in listener_next()
+ * themselves, so a request goes from the socket to its worker without a
+ * hand-over.  Whoever holds a connection answers it: conn_respond() writes
+ * the answer and arms the connection again, conn_close() ends it.
  */
 #ifndef QUORATED_LISTENER_H
 #define QUORATED_LISTENER_H
@@ -15,10 +15,15 @@ struct conn;
 
 /* Bind and listen (before the threads start).  0, or -1 with err. */
 int listener_init(const char *address, long port, char *err, size_t errlen);
-int listener_start(void);
-/* Stop accepting and dispatching; in-flight requests go on. */
+/* The next connection with a request to read; NULL when stopping. */
+struct conn *listener_next(void);
+/* Stop handing out requests (workers return from listener_next()); the
+ * requests in flight go on. */
 void listener_stop(void);
-/* Close every connection left (after the workers and the writer stopped). */
+/* Shut down connections idle for too long (called every second). */
+void listener_tick(void);
+/* Close the socket and every connection left (after the workers and the
+ * writer stopped). */
 void listener_fini(void);
 
 /* Write answer (not consumed) within a short deadline, then watch the

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <locale.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -130,6 +131,14 @@ bool settings_privileged(uid_t uid)
 		ok = current.authorized[i] == uid;
 	pthread_rwlock_unlock(&settings_lock);
 	return ok;
+}
+
+void daemon_thread_init(void)
+{
+	locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+
+	if (c)
+		uselocale(c);	/* kept for the thread's life */
 }
 
 double now_seconds(void)
@@ -335,6 +344,7 @@ int main(int argc, char **argv)
 
 	if (!path || !*path)
 		path = QCONF_DEFAULT_PATH;
+	daemon_thread_init();
 	opterr = 0;
 	while ((opt = getopt(argc, argv, ":Df:vhV")) != -1) {
 		switch (opt) {
@@ -416,8 +426,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (waiters_start() || ingest_start() || slurm_push_start() ||
-	    work_init((int)conf.worker_threads, conf.munge_socket, err, sizeof(err)) ||
-	    listener_start()) {
+	    work_init((int)conf.worker_threads, conf.munge_socket, err, sizeof(err))) {
 		log_error("cannot start: %s", err[0] ? err : strerror(errno));
 		startup_done(1, "cannot start threads");
 		return 1;
@@ -442,7 +451,7 @@ int main(int argc, char **argv)
 
 	atomic_store(&daemon_stopping, true);
 	listener_stop();	/* no new requests */
-	work_fini();		/* requests being read or decoded */
+	work_fini();		/* the requests in hand */
 	ingest_stop();		/* commit and answer what is queued */
 	waiters_stop();		/* "retry_later" to whoever still waits */
 	slurm_push_stop();

@@ -19,24 +19,33 @@
 
 #define MAX_PARAMS 16
 
+/* The writer's statements.  All but contributions take one array per
+ * column and insert every row of the transaction at once; lists inside a
+ * row (a layout, a replica's nodes) travel joined by '|' or ','. */
 static const struct {
 	const char *name;
 	const char *sql;
 } stmts[STMT_COUNT] = {
-	[STMT_SITE] = { "q_site",
-		"INSERT INTO sites (name) VALUES ($1) ON CONFLICT DO NOTHING" },
-	[STMT_STEP] = { "q_step",
+	[STMT_SITE] = { "q_sites",
+		"INSERT INTO sites (name) SELECT DISTINCT n FROM unnest($1::text[]) AS u(n)"
+		" ON CONFLICT DO NOTHING" },
+	[STMT_STEP] = { "q_steps",
 		"INSERT INTO steps (cluster, job_id, step_id, replicas, quorum, parts, mode,"
 		" tolerance, owner_uid, layout, first_report_at, last_report_at, settled)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[],"
-		" to_timestamp($11::float8), to_timestamp($12::float8), $13)"
+		" SELECT c, j, s, n, k, p, m, t, o, string_to_array(l, '|'), to_timestamp(f),"
+		" to_timestamp(la), st FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int4[],"
+		" $5::int4[], $6::int4[], $7::text[], $8::float8[], $9::int8[], $10::text[],"
+		" $11::float8[], $12::float8[], $13::bool[]) AS u(c, j, s, n, k, p, m, t, o, l, f, la, st)"
 		" ON CONFLICT (cluster, job_id, step_id) DO UPDATE SET"
 		" last_report_at = EXCLUDED.last_report_at, settled = EXCLUDED.settled" },
-	[STMT_NODE] = { "q_node",
+	[STMT_NODE] = { "q_nodes",
 		"INSERT INTO nodes (cluster, name, site, agree, disagree, missing, verdicts,"
 		" score, state, quarantined_until, updated_at, last_verdict, last_verdict_at)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_timestamp($10::float8),"
-		" to_timestamp($11::float8), $12, to_timestamp($13::float8))"
+		" SELECT c, n, si, a, d, mi, v, sc, st, to_timestamp(q), to_timestamp(up), lv,"
+		" to_timestamp(lva) FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[],"
+		" $5::float8[], $6::float8[], $7::int8[], $8::float8[], $9::text[], $10::float8[],"
+		" $11::float8[], $12::text[], $13::float8[])"
+		" AS u(c, n, si, a, d, mi, v, sc, st, q, up, lv, lva)"
 		" ON CONFLICT (cluster, name) DO UPDATE SET site = EXCLUDED.site,"
 		" agree = EXCLUDED.agree, disagree = EXCLUDED.disagree,"
 		" missing = EXCLUDED.missing, verdicts = EXCLUDED.verdicts,"
@@ -44,28 +53,38 @@ static const struct {
 		" quarantined_until = EXCLUDED.quarantined_until,"
 		" updated_at = EXCLUDED.updated_at, last_verdict = EXCLUDED.last_verdict,"
 		" last_verdict_at = EXCLUDED.last_verdict_at" },
-	[STMT_RESULT] = { "q_result",
+	[STMT_RESULT] = { "q_results",
 		"INSERT INTO replica_results (cluster, job_id, step_id, replica, part, node,"
 		" sha256, exit_status, runtime, output, output_size, reporter_uid, reported_at)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-		" to_timestamp($13::float8)) ON CONFLICT DO NOTHING" },
-	[STMT_OUTCOME] = { "q_outcome",
+		" SELECT c, j, s, r, p, n, h, e, rt, o, os, ru, to_timestamp(t)"
+		" FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int4[], $5::int4[],"
+		" $6::text[], $7::bytea[], $8::int4[], $9::float8[], $10::bytea[], $11::int8[],"
+		" $12::int8[], $13::float8[]) AS u(c, j, s, r, p, n, h, e, rt, o, os, ru, t)"
+		" ON CONFLICT DO NOTHING" },
+	[STMT_OUTCOME] = { "q_outcomes",
 		"INSERT INTO replica_outcomes (cluster, job_id, step_id, replica, outcome,"
-		" nodes, decided_at) VALUES ($1, $2, $3, $4, $5, $6::text[],"
-		" to_timestamp($7::float8)) ON CONFLICT DO NOTHING" },
-	[STMT_VERDICT] = { "q_verdict",
+		" nodes, decided_at) SELECT c, j, s, r, o, string_to_array(n, ','), to_timestamp(t)"
+		" FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int4[], $5::text[],"
+		" $6::text[], $7::float8[]) AS u(c, j, s, r, o, n, t) ON CONFLICT DO NOTHING" },
+	[STMT_VERDICT] = { "q_verdicts",
 		"INSERT INTO verdicts (cluster, job_id, step_id, verdict, canonical_replica,"
 		" canonical_digest, agree, disagree, missing, reason, decided_at, updated_at)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, to_timestamp($11::float8),"
-		" to_timestamp($12::float8))"
+		" SELECT c, j, s, v, cr, cd, a, d, m, r, to_timestamp(da), to_timestamp(ua)"
+		" FROM unnest($1::text[], $2::int8[], $3::int8[], $4::text[], $5::int4[],"
+		" $6::bytea[], $7::int4[], $8::int4[], $9::int4[], $10::text[], $11::float8[],"
+		" $12::float8[]) AS u(c, j, s, v, cr, cd, a, d, m, r, da, ua)"
 		" ON CONFLICT (cluster, job_id, step_id) DO UPDATE SET"
 		" agree = EXCLUDED.agree, disagree = EXCLUDED.disagree,"
 		" missing = EXCLUDED.missing, updated_at = EXCLUDED.updated_at" },
-	[STMT_EVENT] = { "q_event",
+	[STMT_EVENT] = { "q_events",
 		"INSERT INTO reputation_events (cluster, node, at, kind, reason, job_id,"
 		" step_id, replica, score_before, score_after, state_before, state_after,"
-		" agree, disagree, missing) VALUES ($1, $2, to_timestamp($3::float8), $4, $5,"
-		" $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)" },
+		" agree, disagree, missing) SELECT c, n, to_timestamp(t), k, r, j, s, re, sb, sa,"
+		" stb, sta, a, d, m FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[],"
+		" $5::text[], $6::int8[], $7::int8[], $8::int4[], $9::float8[], $10::float8[],"
+		" $11::text[], $12::text[], $13::float8[], $14::float8[], $15::float8[])"
+		" WITH ORDINALITY AS u(c, n, t, k, r, j, s, re, sb, sa, stb, sta, a, d, m, ord)"
+		" ORDER BY ord" },
 	[STMT_CONTRIBUTION] = { "q_contribution",
 		"INSERT INTO contributions (cluster, job_id, step_id, rank, node,"
 		" compute_seconds, samples, gradients_accepted, gradients_rejected,"
@@ -129,6 +148,12 @@ PGconn *store_connect(const char *conninfo, bool prepare, char *err, size_t errl
 		PQfinish(conn);
 		return NULL;
 	}
+	/* Plan the prepared statements once: a custom plan per execution
+	 * would cost more than executing them. */
+	if (exec_simple(conn, "SET plan_cache_mode = force_generic_plan", err, errlen)) {
+		PQfinish(conn);
+		return NULL;
+	}
 	if (prepare && store_prepare(conn, err, errlen)) {
 		PQfinish(conn);
 		return NULL;
@@ -136,19 +161,80 @@ PGconn *store_connect(const char *conninfo, bool prepare, char *err, size_t errl
 	return conn;
 }
 
+static int prepare_loads(PGconn *conn, char *err, size_t errlen);
+
+/* Columns (parameters) of each statement. */
+static const int ncols[STMT_COUNT] = {
+	[STMT_SITE] = 1, [STMT_STEP] = 13, [STMT_NODE] = 13, [STMT_RESULT] = 13,
+	[STMT_OUTCOME] = 7, [STMT_VERDICT] = 12, [STMT_EVENT] = 15, [STMT_CONTRIBUTION] = 11,
+};
+
+/* The multi-row statements as one: WITH a AS (INSERT ...), b AS (INSERT
+ * ...) SELECT 1, their parameters renumbered one after the other.  One
+ * statement per transaction costs PostgreSQL far less than seven. */
+static char *batch_sql(void)
+{
+	size_t cap = 64, len = 0;
+	char *sql;
+	int offset = 0;
+
+	for (int s = 0; s < STMT_COUNT; s++)
+		cap += strlen(stmts[s].sql) * 2 + 32;
+	sql = malloc(cap);
+	if (!sql)
+		return NULL;
+	len += (size_t)snprintf(sql + len, cap - len, "WITH ");
+	for (int s = 0; s < STMT_COUNT; s++) {
+		const char *p = stmts[s].sql;
+
+		if (s == STMT_CONTRIBUTION)
+			continue;
+		len += (size_t)snprintf(sql + len, cap - len, "%st%d AS (", s ? ", " : "", s);
+		while (*p) {
+			if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
+				char *end;
+				long n = strtol(p + 1, &end, 10);
+
+				len += (size_t)snprintf(sql + len, cap - len, "$%ld", n + offset);
+				p = end;
+			} else {
+				sql[len++] = *p++;
+			}
+		}
+		sql[len++] = ')';
+		offset += ncols[s];
+	}
+	snprintf(sql + len, cap - len, " SELECT 1");
+	return sql;
+}
+
+static int prepare_one(PGconn *conn, const char *name, const char *sql, char *err, size_t errlen)
+{
+	PGresult *res = PQprepare(conn, name, sql, 0, NULL);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		result_err(err, errlen, name, res);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
 int store_prepare(PGconn *conn, char *err, size_t errlen)
 {
-	for (int i = 0; i < STMT_COUNT; i++) {
-		PGresult *res = PQprepare(conn, stmts[i].name, stmts[i].sql, 0, NULL);
+	char *sql = batch_sql();
+	int rc;
 
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			result_err(err, errlen, stmts[i].name, res);
-			PQclear(res);
-			return -1;
-		}
-		PQclear(res);
+	if (!sql) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
-	return 0;
+	rc = prepare_loads(conn, err, errlen) ||
+	     prepare_one(conn, "q_batch", sql, err, errlen) ||
+	     prepare_one(conn, stmts[STMT_CONTRIBUTION].name, stmts[STMT_CONTRIBUTION].sql, err, errlen);
+	free(sql);
+	return rc ? -1 : 0;
 }
 
 int store_migrate(PGconn *conn, int *applied, char *err, size_t errlen)
@@ -213,10 +299,29 @@ fail:
 
 /* ---------------------------------------------------------- writer tx -- */
 
+/* Most rows of a transaction go into one INSERT ... SELECT FROM unnest()
+ * per table, each column passed as one array literal: a group commit of a
+ * few hundred reports is a handful of statements, not thousands. */
+
+struct strbuf {
+	char *p;
+	size_t len, cap;
+	size_t count;		/* elements in the array literal */
+};
+
+#define MAX_COLS 16
+
+struct table_rows {
+	struct strbuf col[MAX_COLS];
+	size_t nrows;
+};
+
 struct store_op {
+	struct store_tx *tx;
 	enum store_stmt stmt;
+	int col;
+	/* single-row statements (contributions) */
 	int n;
-	bool oom;
 	char *val[MAX_PARAMS];
 	int len[MAX_PARAMS];
 	int fmt[MAX_PARAMS];
@@ -224,10 +329,68 @@ struct store_op {
 };
 
 struct store_tx {
-	struct store_op *ops;
-	size_t n, cap;
+	struct table_rows t[STMT_COUNT];
+	struct store_op cur;		/* the multi-row row being added */
+	struct store_op *single;
+	size_t nsingle, cap_single;
 	bool oom;
 };
+
+static bool is_multi(enum store_stmt s)
+{
+	return s != STMT_CONTRIBUTION;
+}
+
+static void sb_grow(struct store_tx *tx, struct strbuf *b, size_t more)
+{
+	size_t cap;
+	char *p;
+
+	if (tx->oom || b->len + more + 1 <= b->cap)
+		return;
+	cap = b->cap ? b->cap : 256;
+	while (cap < b->len + more + 1)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (!p) {
+		tx->oom = true;
+		return;
+	}
+	b->p = p;
+	b->cap = cap;
+}
+
+static void sb_put(struct store_tx *tx, struct strbuf *b, const char *s, size_t n)
+{
+	sb_grow(tx, b, n);
+	if (tx->oom)
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* One element of an array literal: NULL, or a quoted, escaped string. */
+static void sb_elem(struct store_tx *tx, struct strbuf *b, const char *s, size_t n)
+{
+	sb_put(tx, b, b->count ? "," : "{", 1);
+	b->count++;
+	if (!s) {
+		sb_put(tx, b, "NULL", 4);
+		return;
+	}
+	sb_grow(tx, b, 2 * n + 2);
+	if (tx->oom)
+		return;
+	b->p[b->len++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			b->p[b->len++] = '\\';
+		b->p[b->len++] = s[i];
+	}
+	b->p[b->len++] = '"';
+	b->p[b->len] = '\0';
+}
 
 struct store_tx *store_tx_new(void)
 {
@@ -236,10 +399,19 @@ struct store_tx *store_tx_new(void)
 
 void store_tx_reset(struct store_tx *tx)
 {
-	for (size_t i = 0; i < tx->n; i++)
-		for (int p = 0; p < tx->ops[i].n; p++)
-			free(tx->ops[i].val[p]);
-	tx->n = 0;
+	for (int s = 0; s < STMT_COUNT; s++) {
+		for (int c = 0; c < MAX_COLS; c++) {
+			tx->t[s].col[c].len = 0;
+			tx->t[s].col[c].count = 0;
+			if (tx->t[s].col[c].p)
+				tx->t[s].col[c].p[0] = '\0';
+		}
+		tx->t[s].nrows = 0;
+	}
+	for (size_t i = 0; i < tx->nsingle; i++)
+		for (int p = 0; p < tx->single[i].n; p++)
+			free(tx->single[i].val[p]);
+	tx->nsingle = 0;
 	tx->oom = false;
 }
 
@@ -248,65 +420,92 @@ void store_tx_free(struct store_tx *tx)
 	if (!tx)
 		return;
 	store_tx_reset(tx);
-	free(tx->ops);
+	for (int s = 0; s < STMT_COUNT; s++)
+		for (int c = 0; c < MAX_COLS; c++)
+			free(tx->t[s].col[c].p);
+	free(tx->single);
 	free(tx);
 }
 
 size_t store_tx_count(const struct store_tx *tx)
 {
-	return tx->n;
-}
+	size_t n = tx->nsingle;
 
-static struct store_op dummy_op;	/* absorbs parameters when out of memory */
+	for (int s = 0; s < STMT_COUNT; s++)
+		n += tx->t[s].nrows;
+	return n;
+}
 
 struct store_op *store_tx_add(struct store_tx *tx, enum store_stmt stmt)
 {
 	struct store_op *op;
 
-	if (tx->n == tx->cap) {
-		size_t cap = tx->cap ? tx->cap * 2 : 256;
-		struct store_op *ops = realloc(tx->ops, cap * sizeof(*ops));
-
-		if (!ops) {
-			tx->oom = true;
-			memset(&dummy_op, 0, sizeof(dummy_op));
-			dummy_op.n = MAX_PARAMS;	/* every op_* call is ignored */
-			return &dummy_op;
-		}
-		tx->ops = ops;
-		tx->cap = cap;
+	if (is_multi(stmt)) {
+		tx->t[stmt].nrows++;
+		memset(&tx->cur, 0, sizeof(tx->cur));
+		tx->cur.tx = tx;
+		tx->cur.stmt = stmt;
+		return &tx->cur;
 	}
-	op = &tx->ops[tx->n++];
+	if (tx->nsingle == tx->cap_single) {
+		size_t cap = tx->cap_single ? tx->cap_single * 2 : 64;
+		struct store_op *v = realloc(tx->single, cap * sizeof(*v));
+
+		if (!v) {
+			tx->oom = true;
+			memset(&tx->cur, 0, sizeof(tx->cur));
+			tx->cur.tx = tx;
+			tx->cur.stmt = STMT_SITE;
+			tx->cur.col = MAX_COLS;	/* every value is dropped */
+			return &tx->cur;
+		}
+		tx->single = v;
+		tx->cap_single = cap;
+	}
+	op = &tx->single[tx->nsingle++];
 	memset(op, 0, sizeof(*op));
+	op->tx = tx;
 	op->stmt = stmt;
 	return op;
 }
 
-static void op_put(struct store_op *op, char *v, int len, int fmt, bool is_null)
+/* Add a value (text form; NULL for SQL NULL) to the op's row. */
+static void op_value(struct store_op *op, const char *s, size_t n)
 {
-	if (op->n >= MAX_PARAMS) {
-		free(v);
+	struct store_tx *tx = op->tx;
+
+	if (is_multi(op->stmt)) {
+		if (op->col >= ncols[op->stmt]) {
+			if (op->col < MAX_COLS)
+				tx->oom = true;	/* a row wider than its table: refuse the tx */
+			op->col++;
+			return;
+		}
+		sb_elem(tx, &tx->t[op->stmt].col[op->col++], s, n);
 		return;
 	}
-	if (!v && !is_null)
-		op->oom = true;
-	op->val[op->n] = v;
-	op->len[op->n] = len;
-	op->fmt[op->n] = fmt;
+	if (op->n >= MAX_PARAMS) {
+		tx->oom = true;
+		return;
+	}
+	op->val[op->n] = s ? strndup(s, n) : NULL;
+	if (s && !op->val[op->n])
+		tx->oom = true;
+	op->len[op->n] = 0;
+	op->fmt[op->n] = 0;
 	op->n++;
 }
 
 void op_text(struct store_op *op, const char *s)
 {
-	op_put(op, s ? strdup(s) : NULL, 0, 0, !s);
+	op_value(op, s, s ? strlen(s) : 0);
 }
 
 void op_int(struct store_op *op, int64_t v)
 {
 	char buf[24];
 
-	snprintf(buf, sizeof(buf), "%lld", (long long)v);
-	op_put(op, strdup(buf), 0, 0, false);
+	op_value(op, buf, (size_t)snprintf(buf, sizeof(buf), "%lld", (long long)v));
 }
 
 void op_double(struct store_op *op, double v)
@@ -315,63 +514,71 @@ void op_double(struct store_op *op, double v)
 
 	if (!isfinite(v))
 		v = 0;
-	snprintf(buf, sizeof(buf), "%.17g", v);
-	op_put(op, strdup(buf), 0, 0, false);
+	op_value(op, buf, (size_t)snprintf(buf, sizeof(buf), "%.17g", v));
 }
 
 void op_bool(struct store_op *op, bool v)
 {
-	op_put(op, strdup(v ? "t" : "f"), 0, 0, false);
+	op_value(op, v ? "t" : "f", 1);
 }
 
+/* bytea in its hex text form, \x... */
 void op_bytes(struct store_op *op, const void *p, size_t n)
 {
-	char *copy = NULL;
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *b = p;
+	char *s;
 
-	if (p && n > 0x7fffffff)
-		p = NULL;
-	if (p) {
-		copy = malloc(n ? n : 1);
-		if (copy && n)
-			memcpy(copy, p, n);
+	if (!p) {
+		op_value(op, NULL, 0);
+		return;
 	}
-	op_put(op, copy, (int)(p ? n : 0), 1, !p);
+	s = malloc(2 * n + 3);
+	if (!s) {
+		op->tx->oom = true;
+		op->col++;
+		return;
+	}
+	s[0] = '\\';
+	s[1] = 'x';
+	for (size_t i = 0; i < n; i++) {
+		s[2 + 2 * i] = hex[b[i] >> 4];
+		s[3 + 2 * i] = hex[b[i] & 15];
+	}
+	s[2 + 2 * n] = '\0';
+	op_value(op, s, 2 + 2 * n);
+	free(s);
 }
 
-/* An array literal {"a","b"}; names are validated ([A-Za-z0-9._,-]), so
- * quoting each element is enough. */
-void op_text_array(struct store_op *op, char *const *items, size_t n)
+void op_list(struct store_op *op, char *const *items, size_t n, char sep)
 {
-	size_t len = 3;
-	char *buf, *p;
+	size_t len = 0;
+	char *s, *p;
 
 	if (!items) {
-		op_put(op, NULL, 0, 0, true);
+		op_value(op, NULL, 0);
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
-		len += strlen(items[i] ? items[i] : "") + 3;
-	buf = malloc(len);
-	if (!buf) {
-		op_put(op, NULL, 0, 0, false);
+		len += strlen(items[i] ? items[i] : "") + 1;
+	s = malloc(len + 1);
+	if (!s) {
+		op->tx->oom = true;
+		op->col++;
 		return;
 	}
-	p = buf;
-	*p++ = '{';
+	p = s;
 	for (size_t i = 0; i < n; i++) {
-		const char *s = items[i] ? items[i] : "";
+		size_t l = strlen(items[i] ? items[i] : "");
 
 		if (i)
-			*p++ = ',';
-		*p++ = '"';
-		for (; *s; s++)
-			if (*s != '"' && *s != '\\')
-				*p++ = *s;
-		*p++ = '"';
+			*p++ = sep;
+		memcpy(p, items[i] ? items[i] : "", l);
+		p += l;
 	}
-	*p++ = '}';
 	*p = '\0';
-	op_put(op, buf, 0, 0, false);
+	op_value(op, s, (size_t)(p - s));
+	free(s);
 }
 
 void op_rows(struct store_op *op, int *rows)
@@ -379,62 +586,99 @@ void op_rows(struct store_op *op, int *rows)
 	op->rows = rows;
 }
 
-static bool tx_oom(const struct store_tx *tx)
+/* Every column of a table got one value per row. */
+static bool tx_consistent(struct store_tx *tx, char *err, size_t errlen)
 {
-	if (tx->oom)
-		return true;
-	for (size_t i = 0; i < tx->n; i++)
-		if (tx->ops[i].oom)
-			return true;
-	return false;
+	if (tx->oom) {
+		snprintf(err, errlen, "out of memory building the transaction");
+		return false;
+	}
+	for (int s = 0; s < STMT_COUNT; s++) {
+		if (!is_multi((enum store_stmt)s) || !tx->t[s].nrows)
+			continue;
+		for (int c = 0; c < ncols[s]; c++) {
+			if (tx->t[s].col[c].count != tx->t[s].nrows) {
+				snprintf(err, errlen, "internal: %s column %d has %zu values for %zu rows",
+					 stmts[s].name, c, tx->t[s].col[c].count, tx->t[s].nrows);
+				return false;
+			}
+		}
+	}
+	for (size_t i = 0; i < tx->nsingle; i++) {
+		if (tx->single[i].n != ncols[tx->single[i].stmt]) {
+			snprintf(err, errlen, "internal: %s has %d values", stmts[tx->single[i].stmt].name,
+				 tx->single[i].n);
+			return false;
+		}
+	}
+	return true;
 }
 
 enum store_rc store_tx_commit(PGconn *conn, struct store_tx *tx,
 			      char *err, size_t errlen)
 {
-	enum store_rc rc = STORE_OK;
-	size_t sent = 0, got = 0;
-	struct store_op **order;
+	struct store_op *rows_of[STMT_COUNT + 2 + 4096];
+	size_t sent = 0, got, nsingle_sent = 0;
 	bool failed = false, transient = false;
 	PGresult *res;
 
 	err[0] = '\0';
-	if (tx_oom(tx)) {
-		snprintf(err, errlen, "out of memory building the transaction");
+	if (!tx_consistent(tx, err, errlen))
+		return STORE_SQL_ERROR;
+	if (tx->nsingle > 4096) {
+		snprintf(err, errlen, "internal: %zu single statements in one transaction", tx->nsingle);
 		return STORE_SQL_ERROR;
 	}
-	order = malloc((tx->n + 1) * sizeof(*order));
-	if (!order) {
-		snprintf(err, errlen, "out of memory");
-		return STORE_SQL_ERROR;
-	}
-	/* Parents before children: sites, steps, nodes, then the rest. */
-	for (int s = 0; s < STMT_COUNT; s++)
-		for (size_t i = 0; i < tx->n; i++)
-			if (tx->ops[i].stmt == (enum store_stmt)s)
-				order[sent++] = &tx->ops[i];
-	sent = 0;
-
 	if (!PQenterPipelineMode(conn)) {
 		set_err(err, errlen, "pipeline", conn);
-		free(order);
 		return PQstatus(conn) == CONNECTION_OK ? STORE_SQL_ERROR : STORE_CONN_LOST;
 	}
 	if (!PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
 		goto lost;
-	sent++;
-	for (size_t i = 0; i < tx->n; i++) {
-		struct store_op *op = order[i];
+	rows_of[sent++] = NULL;
+	/* Every multi-row table in one statement (empty arrays for the others),
+	 * then the single-row statements. */
+	{
+		const char *params[STMT_COUNT * MAX_COLS];
+		int np = 0;
+		bool any = false;
+
+		for (int s = 0; s < STMT_COUNT; s++) {
+			if (!is_multi((enum store_stmt)s))
+				continue;
+			for (int c = 0; c < ncols[s]; c++) {
+				if (tx->t[s].nrows) {
+					sb_put(tx, &tx->t[s].col[c], "}", 1);
+					params[np++] = tx->t[s].col[c].p;
+				} else {
+					params[np++] = "{}";
+				}
+			}
+			any |= tx->t[s].nrows > 0;
+		}
+		if (tx->oom) {
+			snprintf(err, errlen, "out of memory building the transaction");
+			goto lost;
+		}
+		if (any) {
+			if (!PQsendQueryPrepared(conn, "q_batch", np, params, NULL, NULL, 0))
+				goto lost;
+			rows_of[sent++] = NULL;
+		}
+	}
+	for (size_t i = 0; i < tx->nsingle; i++) {
+		struct store_op *op = &tx->single[i];
 
 		if (!PQsendQueryPrepared(conn, stmts[op->stmt].name, op->n,
 					 (const char *const *)op->val, op->len, op->fmt, 0))
 			goto lost;
-		sent++;
+		rows_of[sent++] = op;
+		nsingle_sent++;
 	}
 	if (!PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
 	    !PQpipelineSync(conn))
 		goto lost;
-	sent++;
+	rows_of[sent++] = NULL;
 
 	/* One result (then NULL) per command, then the sync. */
 	for (got = 0; got < sent; got++) {
@@ -444,28 +688,30 @@ enum store_rc store_tx_commit(PGconn *conn, struct store_tx *tx,
 		if (!res)
 			goto lost;
 		st = PQresultStatus(res);
-		if (st == PGRES_FATAL_ERROR && !failed) {
+		if (st == PGRES_FATAL_ERROR) {
 			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
+			if (!failed) {
+				result_err(err, errlen, got == 0 ? "BEGIN" : got == sent - 1 ? "COMMIT" :
+					   "transaction", res);
+				/* Serialization, resources, lock and cancel classes may pass. */
+				transient = state && (!strncmp(state, "40", 2) || !strncmp(state, "53", 2) ||
+						      !strncmp(state, "57", 2) || !strcmp(state, "55P03"));
+			}
 			failed = true;
-			/* Serialization, resources, lock and cancel classes may pass. */
-			transient = state && (!strncmp(state, "40", 2) || !strncmp(state, "53", 2) ||
-					      !strncmp(state, "57", 2) || !strcmp(state, "55P03"));
-			result_err(err, errlen, got == 0 ? "BEGIN" : got == sent - 1 ? "COMMIT" :
-				   stmts[order[got - 1]->stmt].name, res);
-		} else if (st == PGRES_TUPLES_OK && got > 0 && got < sent - 1 &&
-			   order[got - 1]->rows) {
-			*order[got - 1]->rows = PQntuples(res);
-		} else if (got == sent - 1 && st == PGRES_COMMAND_OK &&
-			   strcmp(PQcmdStatus(res), "COMMIT") && !failed) {
-			failed = true;	/* COMMIT answered ROLLBACK */
-			snprintf(err, errlen, "COMMIT: transaction rolled back");
-		} else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
-			   st != PGRES_PIPELINE_ABORTED && st != PGRES_FATAL_ERROR && !failed) {
-			failed = true;
-			result_err(err, errlen, "pipeline", res);
 		} else if (st == PGRES_PIPELINE_ABORTED) {
 			failed = true;
+		} else if (st == PGRES_TUPLES_OK) {
+			if (rows_of[got] && rows_of[got]->rows)
+				*rows_of[got]->rows = PQntuples(res);
+		} else if (st == PGRES_COMMAND_OK) {
+			if (got == sent - 1 && strcmp(PQcmdStatus(res), "COMMIT") && !failed) {
+				failed = true;	/* COMMIT answered ROLLBACK */
+				snprintf(err, errlen, "COMMIT: transaction rolled back");
+			}
+		} else if (!failed) {
+			failed = true;
+			result_err(err, errlen, "pipeline", res);
 		}
 		PQclear(res);
 		res = PQgetResult(conn);	/* the NULL that ends each command */
@@ -474,6 +720,7 @@ enum store_rc store_tx_commit(PGconn *conn, struct store_tx *tx,
 			goto lost;
 		}
 	}
+	(void)nsingle_sent;
 	res = PQgetResult(conn);
 	if (!res || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
 		PQclear(res);
@@ -484,19 +731,18 @@ enum store_rc store_tx_commit(PGconn *conn, struct store_tx *tx,
 		goto lost;
 	if (failed) {
 		char ignore[128];
+		enum store_rc rc = transient ? STORE_SQL_TRANSIENT : STORE_SQL_ERROR;
 
-		rc = transient ? STORE_SQL_TRANSIENT : STORE_SQL_ERROR;
 		if (PQtransactionStatus(conn) != PQTRANS_IDLE)
 			(void)exec_simple(conn, "ROLLBACK", ignore, sizeof(ignore));
 		if (PQstatus(conn) != CONNECTION_OK)
 			rc = STORE_CONN_LOST;
+		return rc;
 	}
-	free(order);
-	return rc;
+	return STORE_OK;
 lost:
 	if (!err[0])
 		set_err(err, errlen, "PostgreSQL", conn);
-	free(order);
 	/* Whatever state the pipeline is in, this connection is done for. */
 	return STORE_CONN_LOST;
 }
@@ -640,16 +886,59 @@ static int key_arrays(const struct step_key *keys, size_t n, char **c, char **j,
 #define KEYS_UNSETTLED \
 	"WITH k AS (SELECT cluster, job_id, step_id FROM steps WHERE NOT settled) "
 
-static PGresult *load_query(PGconn *conn, bool by_list, const char *tail,
+/* The loads by key run for most batches: prepared once per connection
+ * (planning them costs more than running them). */
+static const char *const load_names[3] = { "q_load_steps", "q_load_parts", "q_load_outcomes" };
+
+static const char *const load_tails[3] = {
+	"SELECT s.cluster, s.job_id, s.step_id, s.replicas, s.quorum, s.parts, s.mode,"
+	" s.tolerance, s.owner_uid, s.layout, extract(epoch FROM s.first_report_at),"
+	" extract(epoch FROM greatest(s.last_report_at, (SELECT max(r.reported_at)"
+	"  FROM replica_results r WHERE r.cluster = s.cluster AND r.job_id = s.job_id"
+	"  AND r.step_id = s.step_id))), s.settled,"
+	" v.verdict, v.canonical_replica FROM steps s JOIN k USING (cluster, job_id, step_id)"
+	" LEFT JOIN verdicts v USING (cluster, job_id, step_id)"
+	" ORDER BY s.cluster COLLATE \"C\", s.job_id, s.step_id",
+	"SELECT r.cluster, r.job_id, r.step_id, r.replica, r.part, r.node, r.sha256,"
+	" r.exit_status, CASE WHEN s.mode = 'numeric' THEN r.output END"
+	" FROM replica_results r JOIN k USING (cluster, job_id, step_id)"
+	" JOIN steps s USING (cluster, job_id, step_id)"
+	" ORDER BY r.reported_at, r.replica, r.part",
+	"SELECT o.cluster, o.job_id, o.step_id, o.replica, o.outcome"
+	" FROM replica_outcomes o JOIN k USING (cluster, job_id, step_id)",
+};
+
+static int prepare_loads(PGconn *conn, char *err, size_t errlen)
+{
+	for (int i = 0; i < 3; i++) {
+		char sql[1024];
+		PGresult *res;
+
+		snprintf(sql, sizeof(sql), "%s%s", KEYS_BY_LIST, load_tails[i]);
+		res = PQprepare(conn, load_names[i], sql, 0, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			result_err(err, errlen, load_names[i], res);
+			PQclear(res);
+			return -1;
+		}
+		PQclear(res);
+	}
+	return 0;
+}
+
+static PGresult *load_query(PGconn *conn, bool by_list, int which,
 			    const char *const *params, char *err, size_t errlen,
 			    bool *lost)
 {
 	char sql[1024];
 	PGresult *res;
 
-	snprintf(sql, sizeof(sql), "%s%s", by_list ? KEYS_BY_LIST : KEYS_UNSETTLED, tail);
-	res = PQexecParams(conn, sql, by_list ? 3 : 0, NULL, by_list ? params : NULL,
-			   NULL, NULL, 0);
+	if (by_list) {
+		res = PQexecPrepared(conn, load_names[which], 3, params, NULL, NULL, 0);
+	} else {
+		snprintf(sql, sizeof(sql), "%s%s", KEYS_UNSETTLED, load_tails[which]);
+		res = PQexec(conn, sql);
+	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		result_err(err, errlen, "loading steps", res);
 		*lost = PQstatus(conn) != CONNECTION_OK;
@@ -683,14 +972,7 @@ int store_load_steps(PGconn *conn, const struct step_key *keys, size_t nkeys,
 		params[1] = pj;
 		params[2] = ps;
 	}
-	res = load_query(conn, by_list,
-		"SELECT s.cluster, s.job_id, s.step_id, s.replicas, s.quorum, s.parts, s.mode,"
-		" s.tolerance, s.owner_uid, s.layout, extract(epoch FROM s.first_report_at),"
-		" extract(epoch FROM s.last_report_at), s.settled,"
-		" v.verdict, v.canonical_replica FROM steps s JOIN k USING (cluster, job_id, step_id)"
-		" LEFT JOIN verdicts v USING (cluster, job_id, step_id)"
-		" ORDER BY s.cluster COLLATE \"C\", s.job_id, s.step_id",
-		params, err, errlen, lost);
+	res = load_query(conn, by_list, 0, params, err, errlen, lost);
 	if (!res)
 		goto out;
 	n = (size_t)PQntuples(res);
@@ -733,13 +1015,7 @@ int store_load_steps(PGconn *conn, const struct step_key *keys, size_t nkeys,
 		goto out;
 	}
 
-	res = load_query(conn, by_list,
-		"SELECT r.cluster, r.job_id, r.step_id, r.replica, r.part, r.node, r.sha256,"
-		" r.exit_status, CASE WHEN s.mode = 'numeric' THEN r.output END"
-		" FROM replica_results r JOIN k USING (cluster, job_id, step_id)"
-		" JOIN steps s USING (cluster, job_id, step_id)"
-		" ORDER BY r.reported_at, r.replica, r.part",
-		params, err, errlen, lost);
+	res = load_query(conn, by_list, 1, params, err, errlen, lost);
 	if (!res)
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -782,10 +1058,7 @@ int store_load_steps(PGconn *conn, const struct step_key *keys, size_t nkeys,
 	}
 	PQclear(res);
 
-	res = load_query(conn, by_list,
-		"SELECT o.cluster, o.job_id, o.step_id, o.replica, o.outcome"
-		" FROM replica_outcomes o JOIN k USING (cluster, job_id, step_id)",
-		params, err, errlen, lost);
+	res = load_query(conn, by_list, 2, params, err, errlen, lost);
 	if (!res)
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -999,7 +1272,7 @@ static int jadd(json_object *o, const char *key, json_object *v)
 
 static json_object *jnum_or_null(PGresult *res, int row, int col)
 {
-	return PQgetisnull(res, row, col) ? NULL : json_object_new_double(get_double(res, row, col));
+	return PQgetisnull(res, row, col) ? NULL : qmsg_new_double(get_double(res, row, col));
 }
 
 /* Add key: number, or JSON null for SQL NULL. */
@@ -1228,10 +1501,10 @@ json_object *store_answer_nodes(const struct qmsg_reputation_query *q)
 		bad |= jadd(o, "node", json_object_new_string(PQgetvalue(res, r, 1)));
 		bad |= jadd(o, "site", json_object_new_string(PQgetvalue(res, r, 2)));
 		bad |= jadd(o, "state", json_object_new_string(PQgetvalue(res, r, 3)));
-		bad |= jadd(o, "score", json_object_new_double(round(get_double(res, r, 4) * 10) / 10));
-		bad |= jadd(o, "agree", json_object_new_double(get_double(res, r, 5)));
-		bad |= jadd(o, "disagree", json_object_new_double(get_double(res, r, 6)));
-		bad |= jadd(o, "missing", json_object_new_double(get_double(res, r, 7)));
+		bad |= jadd(o, "score", qmsg_new_double(round(get_double(res, r, 4) * 10) / 10));
+		bad |= jadd(o, "agree", qmsg_new_double(get_double(res, r, 5)));
+		bad |= jadd(o, "disagree", qmsg_new_double(get_double(res, r, 6)));
+		bad |= jadd(o, "missing", qmsg_new_double(get_double(res, r, 7)));
 		bad |= jadd(o, "verdicts", json_object_new_int64(get_ll(res, r, 8)));
 		if (PQgetisnull(res, r, 9))
 			json_object_object_add(o, "last_verdict", NULL);
@@ -1297,8 +1570,8 @@ json_object *store_answer_events(const struct qmsg_events_query *q)
 			bad |= jadd(o, "step", json_object_new_int64(get_ll(res, r, 5)));
 			bad |= jadd(o, "replica", json_object_new_int((int)get_ll(res, r, 6)));
 		}
-		bad |= jadd(o, "score_before", json_object_new_double(round(get_double(res, r, 7) * 10) / 10));
-		bad |= jadd(o, "score_after", json_object_new_double(round(get_double(res, r, 8) * 10) / 10));
+		bad |= jadd(o, "score_before", qmsg_new_double(round(get_double(res, r, 7) * 10) / 10));
+		bad |= jadd(o, "score_after", qmsg_new_double(round(get_double(res, r, 8) * 10) / 10));
 		bad |= jadd(o, "state_before", json_object_new_string(PQgetvalue(res, r, 9)));
 		bad |= jadd(o, "state_after", json_object_new_string(PQgetvalue(res, r, 10)));
 	}

@@ -73,7 +73,8 @@ void op_int(struct store_op *op, int64_t v);
 void op_double(struct store_op *op, double v);
 void op_bool(struct store_op *op, bool v);
 void op_bytes(struct store_op *op, const void *p, size_t n);	/* NULL: SQL NULL */
-void op_text_array(struct store_op *op, char *const *items, size_t n);
+/* A list as one value joined by sep (the statement splits it again). */
+void op_list(struct store_op *op, char *const *items, size_t n, char sep);
 /* Where to store the number of rows the operation returned (or NULL). */
 void op_rows(struct store_op *op, int *rows);
 

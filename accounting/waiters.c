@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon.h"
 #include "frame.h"
 #include "listener.h"
 #include "log.h"
@@ -70,6 +71,7 @@ static void answer(struct waiter *w)
 static void *waiters_main(void *arg)
 {
 	(void)arg;
+	daemon_thread_init();
 	pthread_mutex_lock(&V.lock);
 	while (!V.stop) {
 		struct waiter *due = NULL;

@@ -23,19 +23,13 @@
 #include "waiters.h"
 #include "work.h"
 
-#define QUEUE_SLOTS 8192		/* > listener's MAX_CONNS: a connection is queued once */
 #define REQUEST_TIMEOUT_MS 10000	/* to receive a whole request once it began */
 #define REPLAY_MAX_ENTRIES (4u << 20)
 #define REJECT_LOGS_PER_SECOND 20
 
 static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct conn *queue[QUEUE_SLOTS];
-	size_t head, count;
 	pthread_t *threads;
 	int nthreads;
-	bool stop;
 	char *munge_socket;
 	struct replay_cache *replay;
 	time_t started;
@@ -46,8 +40,6 @@ static struct {
 	int log_count;
 	unsigned long suppressed;
 } K = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.cond = PTHREAD_COND_INITIALIZER,
 	.log_lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
@@ -428,23 +420,12 @@ out:
 
 static void *worker_main(void *arg)
 {
-	(void)arg;
-	for (;;) {
-		struct conn *c;
+	struct conn *c;
 
-		pthread_mutex_lock(&K.lock);
-		while (!K.count && !K.stop)
-			pthread_cond_wait(&K.cond, &K.lock);
-		if (!K.count) {
-			pthread_mutex_unlock(&K.lock);
-			break;
-		}
-		c = K.queue[K.head];
-		K.head = (K.head + 1) % QUEUE_SLOTS;
-		K.count--;
-		pthread_mutex_unlock(&K.lock);
+	(void)arg;
+	daemon_thread_init();
+	while ((c = listener_next()))
 		handle_connection(c);
-	}
 	return NULL;
 }
 
@@ -469,26 +450,8 @@ int work_init(int threads, const char *munge_socket, char *err, size_t errlen)
 	return 0;
 }
 
-void work_submit(struct conn *c)
-{
-	pthread_mutex_lock(&K.lock);
-	if (K.count == QUEUE_SLOTS) {	/* cannot happen: fewer connections than slots */
-		pthread_mutex_unlock(&K.lock);
-		conn_close(c);
-		return;
-	}
-	K.queue[(K.head + K.count) % QUEUE_SLOTS] = c;
-	K.count++;
-	pthread_cond_signal(&K.cond);
-	pthread_mutex_unlock(&K.lock);
-}
-
 void work_fini(void)
 {
-	pthread_mutex_lock(&K.lock);
-	K.stop = true;
-	pthread_cond_broadcast(&K.cond);
-	pthread_mutex_unlock(&K.lock);
 	for (int i = 0; i < K.nthreads; i++)
 		pthread_join(K.threads[i], NULL);
 	free(K.threads);
@@ -504,6 +467,7 @@ void work_tick(void)
 {
 	time_t now = time(NULL);
 
+	listener_tick();
 	if (K.replay && now - K.last_purge >= 10) {
 		size_t left = replay_purge(K.replay, now);
 

@@ -1,10 +1,12 @@
 /*
  * qclient.c - see qclient.h and doc/protocol.md.
  */
+#define _GNU_SOURCE	/* locale_t, uselocale */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -33,6 +35,7 @@ struct qclient {
 	size_t max_frame;
 	int ttl;
 	int fd;			/* -1: not connected */
+	locale_t cloc;		/* the C locale, for json-c (see IN_C_LOCALE) */
 };
 
 static void set_err(struct qclient_error *err, enum qclient_class cls,
@@ -117,6 +120,7 @@ struct qclient *qclient_new(const struct qclient_options *opts,
 	c->io_timeout_ms = opts->io_timeout_ms ? opts->io_timeout_ms : 10000;
 	c->max_frame = opts->max_frame ? opts->max_frame : FRAME_DEFAULT_MAX;
 	c->ttl = opts->credential_ttl;
+	c->cloc = newlocale(LC_ALL_MASK, "C", (locale_t)0);	/* NULL: no switching */
 	pthread_mutex_init(&c->lock, NULL);
 	return c;
 }
@@ -144,6 +148,8 @@ void qclient_free(struct qclient *c)
 	disconnect_locked(c);
 	if (c->host)		/* fully built: the mutex was initialised */
 		pthread_mutex_destroy(&c->lock);
+	if (c->cloc)
+		freelocale(c->cloc);
 	free(c->host);
 	free(c->munge_socket);
 	free(c);
@@ -346,7 +352,7 @@ static enum qclient_class request_locked(struct qclient *c, const char *request,
 	return cls;
 }
 
-enum qclient_class qclient_call(struct qclient *c, const char *request,
+static enum qclient_class call_impl(struct qclient *c, const char *request,
 				int extra_wait_ms, char **response,
 				struct qclient_error *err)
 {
@@ -371,7 +377,7 @@ enum qclient_class qclient_call(struct qclient *c, const char *request,
 	return cls;
 }
 
-enum qclient_class qclient_send_credential(struct qclient *c, const char *cred,
+static enum qclient_class send_credential_impl(struct qclient *c, const char *cred,
 					   char **response,
 					   struct qclient_error *err)
 {
@@ -627,7 +633,7 @@ out:
 	return cls;
 }
 
-enum qclient_class qclient_send_results(struct qclient *c,
+static enum qclient_class send_results_impl(struct qclient *c,
 					const struct qclient_result *results,
 					size_t n, struct qclient_ack *acks,
 					struct qclient_error *err)
@@ -659,7 +665,7 @@ enum qclient_class qclient_send_results(struct qclient *c,
 	return send_batch(c, items, slot, n, acks, err);
 }
 
-enum qclient_class qclient_send_contribution(struct qclient *c,
+static enum qclient_class send_contribution_impl(struct qclient *c,
 					     const struct qclient_contribution *k,
 					     struct qclient_ack *ack,
 					     struct qclient_error *err)
@@ -677,7 +683,7 @@ enum qclient_class qclient_send_contribution(struct qclient *c,
 	return send_batch(c, &item, &slot, 1, ack, err);
 }
 
-enum qclient_class qclient_send_items(struct qclient *c,
+static enum qclient_class send_items_impl(struct qclient *c,
 				      const char *const *items, size_t n,
 				      struct qclient_ack *acks,
 				      struct qclient_error *err)
@@ -836,7 +842,7 @@ static int parse_verdict(json_object *o, struct qclient_verdict *v,
 	return 0;
 }
 
-enum qclient_class qclient_get_verdict(struct qclient *c, const char *cluster,
+static enum qclient_class get_verdict_impl(struct qclient *c, const char *cluster,
 				       uint32_t job_id, uint32_t step_id,
 				       int wait_s, bool want_output,
 				       struct qclient_verdict *v,
@@ -892,4 +898,48 @@ out:
 	json_object_put(req);
 	free(resp);
 	return cls;
+}
+
+/* ------------------------------------------------- the public entries -- */
+
+/* json-c switches locales around every parse (duplocale, newlocale), which
+ * takes glibc's global locale lock unless the thread already runs in the C
+ * locale: each call runs in the handle's C locale and then restores the
+ * caller's. */
+#define IN_C_LOCALE(c, call) do { \
+		locale_t old_ = (c)->cloc ? uselocale((c)->cloc) : (locale_t)0; \
+		enum qclient_class cls_ = (call); \
+		if (old_) \
+			uselocale(old_); \
+		return cls_; \
+	} while (0)
+
+enum qclient_class qclient_call(struct qclient *c, const char *request, int extra_wait_ms, char **response, struct qclient_error *err)
+{
+	IN_C_LOCALE(c, call_impl(c, request, extra_wait_ms, response, err));
+}
+
+enum qclient_class qclient_send_credential(struct qclient *c, const char *cred, char **response, struct qclient_error *err)
+{
+	IN_C_LOCALE(c, send_credential_impl(c, cred, response, err));
+}
+
+enum qclient_class qclient_send_results(struct qclient *c, const struct qclient_result *results, size_t n, struct qclient_ack *acks, struct qclient_error *err)
+{
+	IN_C_LOCALE(c, send_results_impl(c, results, n, acks, err));
+}
+
+enum qclient_class qclient_send_contribution(struct qclient *c, const struct qclient_contribution *k, struct qclient_ack *ack, struct qclient_error *err)
+{
+	IN_C_LOCALE(c, send_contribution_impl(c, k, ack, err));
+}
+
+enum qclient_class qclient_send_items(struct qclient *c, const char *const *items, size_t n, struct qclient_ack *acks, struct qclient_error *err)
+{
+	IN_C_LOCALE(c, send_items_impl(c, items, n, acks, err));
+}
+
+enum qclient_class qclient_get_verdict(struct qclient *c, const char *cluster, uint32_t job_id, uint32_t step_id, int wait_s, bool want_output, struct qclient_verdict *v, struct qclient_error *err)
+{
+	IN_C_LOCALE(c, get_verdict_impl(c, cluster, job_id, step_id, wait_s, want_output, v, err));
 }

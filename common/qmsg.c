@@ -680,6 +680,16 @@ fail:
 
 /* ----------------------------------------------------------- building -- */
 
+json_object *qmsg_new_double(double d)
+{
+	char buf[40];
+
+	/* With its own text, json-c does not switch locales to print it (a
+	 * global lock, taken on every number, in a threaded sender). */
+	snprintf(buf, sizeof(buf), "%.17g", isfinite(d) ? d : 0.0);
+	return json_object_new_double_s(isfinite(d) ? d : 0.0, buf);
+}
+
 /* json_object_object_add with a NULL check on the value. */
 static int add(json_object *o, const char *key, json_object *v)
 {
@@ -731,10 +741,10 @@ json_object *qmsg_result_to_json(const struct qmsg_result *r)
 	bad |= add(o, "uid", json_object_new_int64(r->uid));
 	bad |= add(o, "sha256", json_object_new_string(hex));
 	bad |= add(o, "exit_status", json_object_new_int(r->exit_status));
-	bad |= add(o, "runtime", json_object_new_double(r->runtime));
+	bad |= add(o, "runtime", qmsg_new_double(r->runtime));
 	bad |= add(o, "mode", json_object_new_string(verify_mode_name(r->mode)));
 	if (r->mode == VERIFY_NUMERIC)
-		bad |= add(o, "tolerance", json_object_new_double(r->tolerance));
+		bad |= add(o, "tolerance", qmsg_new_double(r->tolerance));
 	if (r->output) {
 		char *b64 = qmsg_b64_encode(r->output, r->output_len);
 
@@ -775,7 +785,7 @@ json_object *qmsg_contribution_to_json(const struct qmsg_contribution *c)
 	bad |= add(o, "step", json_object_new_int64(c->step));
 	bad |= add(o, "rank", json_object_new_int(c->rank));
 	bad |= add(o, "node", json_object_new_string(c->node));
-	bad |= add(o, "compute_seconds", json_object_new_double(c->compute_seconds));
+	bad |= add(o, "compute_seconds", qmsg_new_double(c->compute_seconds));
 	bad |= add(o, "samples", json_object_new_int64(c->samples));
 	bad |= add(o, "gradients_accepted", json_object_new_int64(c->gradients_accepted));
 	bad |= add(o, "gradients_rejected", json_object_new_int64(c->gradients_rejected));

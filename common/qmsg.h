@@ -127,6 +127,9 @@ int qmsg_batch_items(json_object *o, json_object ***items,
 json_object *qmsg_result_to_json(const struct qmsg_result *r);
 json_object *qmsg_contribution_to_json(const struct qmsg_contribution *c);
 json_object *qmsg_request_new(enum qmsg_type type);
+/* A JSON number for d (0 for NaN and infinities), printed without json-c's
+ * locale switching. */
+json_object *qmsg_new_double(double d);
 
 /* Responses. */
 json_object *qmsg_response_ok(void);

@@ -1,5 +1,11 @@
 -- quorated's schema, version 1: verification and reputation.
 -- Applied once, in a transaction, by quorated at start (schema_migrations).
+--
+-- One quorated writes, group-committing many reports per statement.  The
+-- high-volume tables (replica_results, replica_outcomes, verdicts,
+-- reputation_events) carry no foreign keys: their parents (steps, nodes)
+-- are written in the same statement, before them, and a per-row check
+-- would cost more than the rest of the insert.
 
 CREATE TABLE sites (
 	name text PRIMARY KEY,
@@ -27,7 +33,9 @@ CREATE TABLE nodes (
 	PRIMARY KEY (cluster, name)
 );
 
--- A verified job step: its shape comes with its first report.
+-- A verified job step: its shape comes with its first report.  The row is
+-- written when the step appears and when it settles (last_report_at is
+-- then exact; meanwhile each part's reported_at tells).
 CREATE TABLE steps (
 	cluster text NOT NULL,
 	job_id bigint NOT NULL,
@@ -44,7 +52,6 @@ CREATE TABLE steps (
 	settled boolean NOT NULL DEFAULT false,
 	PRIMARY KEY (cluster, job_id, step_id)
 );
-CREATE INDEX steps_unsettled ON steps (last_report_at) WHERE NOT settled;
 
 -- One row per part of a replica, as the node reported it.
 CREATE TABLE replica_results (
@@ -61,8 +68,7 @@ CREATE TABLE replica_results (
 	output_size bigint,
 	reporter_uid bigint NOT NULL,
 	reported_at timestamptz NOT NULL,
-	PRIMARY KEY (cluster, job_id, step_id, replica, part),
-	FOREIGN KEY (cluster, job_id, step_id) REFERENCES steps
+	PRIMARY KEY (cluster, job_id, step_id, replica, part)
 );
 
 -- A replica's outcome, once decided: agree / disagree with the canonical
@@ -75,8 +81,7 @@ CREATE TABLE replica_outcomes (
 	outcome text NOT NULL CHECK (outcome IN ('agree', 'disagree', 'missing')),
 	nodes text[] NOT NULL,
 	decided_at timestamptz NOT NULL,
-	PRIMARY KEY (cluster, job_id, step_id, replica),
-	FOREIGN KEY (cluster, job_id, step_id) REFERENCES steps
+	PRIMARY KEY (cluster, job_id, step_id, replica)
 );
 
 CREATE TABLE verdicts (
@@ -92,8 +97,7 @@ CREATE TABLE verdicts (
 	reason text NOT NULL,
 	decided_at timestamptz NOT NULL,
 	updated_at timestamptz NOT NULL,
-	PRIMARY KEY (cluster, job_id, step_id),
-	FOREIGN KEY (cluster, job_id, step_id) REFERENCES steps
+	PRIMARY KEY (cluster, job_id, step_id)
 );
 
 -- Every change of a node's reputation, with its reason.
@@ -113,8 +117,7 @@ CREATE TABLE reputation_events (
 	state_after text NOT NULL,
 	agree double precision NOT NULL,
 	disagree double precision NOT NULL,
-	missing double precision NOT NULL,
-	FOREIGN KEY (cluster, node) REFERENCES nodes (cluster, name)
+	missing double precision NOT NULL
 );
 CREATE INDEX reputation_events_node ON reputation_events (cluster, node, id);
 
