@@ -26,6 +26,7 @@
 #define REQUEST_TIMEOUT_MS 10000	/* to receive a whole request once it began */
 #define REPLAY_MAX_ENTRIES (4u << 20)
 #define REJECT_LOGS_PER_SECOND 20
+#define DRAIN_MAX (16u << 20)		/* an oversized request up to this is read and dropped */
 
 static struct {
 	pthread_t *threads;
@@ -72,6 +73,21 @@ static void log_rejection(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_warning("%s", msg);
+}
+
+/* Read and drop len bytes; whether they all came. */
+static bool drain(int fd, size_t len, int64_t deadline)
+{
+	char buf[65536];
+
+	while (len > 0) {
+		size_t n = len < sizeof(buf) ? len : sizeof(buf);
+
+		if (frame_read_all(fd, buf, n, deadline) != FRAME_OK)
+			return false;
+		len -= n;
+	}
+	return true;
 }
 
 static void respond(struct conn *c, json_object *ans)
@@ -343,11 +359,20 @@ static void handle_connection(struct conn *c)
 		return;
 	}
 	if (fst == FRAME_TOO_LARGE) {
+		json_object *ans;
+
 		atomic_fetch_add(&counters.too_large, 1);
 		log_rejection("request of %zu bytes from %s is above MaxFrameSize (%ld)", len,
 			      conn_peer(c), set.max_frame);
-		respond_and_close(c, qmsg_response_error("too_large",
-			"request of %zu bytes is above the limit of %ld bytes", len, set.max_frame));
+		ans = qmsg_response_error("too_large",
+			"request of %zu bytes is above the limit of %ld bytes", len, set.max_frame);
+		/* A sender that is still writing would see our close as a reset,
+		 * not our answer: read what it announced (up to a bound) first. */
+		if (len <= DRAIN_MAX && drain(conn_fd(c), len, frame_now_ms() + REQUEST_TIMEOUT_MS)) {
+			respond(c, ans);
+			return;
+		}
+		respond_and_close(c, ans);
 		return;
 	}
 	if (fst != FRAME_OK) {
