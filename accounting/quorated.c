@@ -324,9 +324,10 @@ static void reload(const char *path, struct quorate_conf *conf, bool foreground,
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: quorated [-D] [-f FILE] [-v]... [-h] [-V]\n"
+		"Usage: quorated [-D] [-f FILE] [-t] [-v]... [-h] [-V]\n"
 		"  -D        stay in the foreground (log to stderr too)\n"
 		"  -f FILE   configuration (default $QUORATE_CONF, else %s)\n"
+		"  -t        check the configuration and exit\n"
 		"  -v        more verbose logging (repeatable)\n"
 		"  -h        this help\n"
 		"  -V        print the version\n", QCONF_DEFAULT_PATH);
@@ -337,7 +338,7 @@ int main(int argc, char **argv)
 	const char *path = getenv("QUORATE_CONF");
 	struct quorate_conf conf;
 	struct settings s;
-	bool foreground = false;
+	bool foreground = false, check_only = false;
 	char err[1024], user[64];
 	sigset_t sigs;
 	int opt, verbose = 0, rc = 0;
@@ -346,9 +347,10 @@ int main(int argc, char **argv)
 		path = QCONF_DEFAULT_PATH;
 	daemon_thread_init();
 	opterr = 0;
-	while ((opt = getopt(argc, argv, ":Df:vhV")) != -1) {
+	while ((opt = getopt(argc, argv, ":Df:tvhV")) != -1) {
 		switch (opt) {
 		case 'D': foreground = true; break;
+		case 't': check_only = true; break;
 		case 'f': path = optarg; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return 0;
@@ -358,7 +360,7 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		default:
-			fprintf(stderr, "quorated: unknown option -%c (allowed: -D, -f FILE, -v, -h, -V)\n",
+			fprintf(stderr, "quorated: unknown option -%c (allowed: -D, -f FILE, -t, -v, -h, -V)\n",
 				optopt);
 			return 2;
 		}
@@ -371,6 +373,11 @@ int main(int argc, char **argv)
 	if (qconf_load(path, &conf, err, sizeof(err))) {
 		fprintf(stderr, "quorated: error: %s\n", err);
 		return 1;
+	}
+	if (check_only) {
+		printf("quorated: %s is valid\n", path);
+		qconf_free(&conf);
+		return 0;
 	}
 	if (start_logging(&conf, foreground, verbose)) {
 		fprintf(stderr, "quorated: error: LogFile %s: %s\n", conf.log_file, strerror(errno));

@@ -31,7 +31,10 @@ t_match "a bad log level is refused with what is allowed" \
 t_match "a missing file is refused" "$("$QD_QUORATED" -D -f "$T_TMP/none.conf" 2>&1)" "none.conf"
 out=$("$QD_QUORATED" -x 2>&1); rc=$?
 t_eq "an unknown option exits 2" "$rc" 2
-t_match "... naming it and what is allowed" "$out" "unknown option -x \(allowed: -D, -f FILE, -v, -h, -V\)"
+t_match "... naming it and what is allowed" "$out" "unknown option -x \(allowed: -D, -f FILE, -t, -v, -h, -V\)"
+t_run "the example etc/quorate.conf is valid (quorated -t)" "$QD_QUORATED" -t -f "$T_TOP/etc/quorate.conf"
+t_run "the harness's quorate.conf is valid (quorated -t)" "$QD_QUORATED" -t -f "$QUORATE_CONF"
+t_fails "quorated -t refuses a bad file" "$QD_QUORATED" -t -f "$bad"
 
 # The CLI's own errors and exit statuses (quorate(1)).
 out=$(quorate verdict abc 2>&1); rc=$?
