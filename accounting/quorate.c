@@ -380,8 +380,7 @@ static int cmd_verdict(int argc, char **argv)
 	struct cmd_opts o;
 	json_object *req, *ans, *arr;
 	long job, step, wait = 0;
-	const char *v;
-	char err[128];
+	char v[16], err[128];
 	int rc;
 
 	parse_cmd_opts(&argc, &argv, "verdict", &o);
@@ -404,7 +403,7 @@ static int cmd_verdict(int argc, char **argv)
 	json_object_put(req);
 	if (rc)
 		return rc;
-	v = sfield(ans, "verdict", "UNKNOWN");
+	snprintf(v, sizeof(v), "%s", sfield(ans, "verdict", "UNKNOWN"));	/* outlives ans */
 	if (G.json) {
 		print_json(ans);
 	} else if (o.output && !strcmp(v, "ACCEPTED")) {

@@ -170,9 +170,9 @@ static void startup_done(int status, const char *fmt, ...)
 	}
 }
 
-/* Fork into the background; the parent exits with the daemon's start-up
- * status and prints its error, if any. */
-static void daemonize(void)
+/* Fork into the background.  Returns -1 in the daemon; in the parent, the
+ * daemon's start-up status (its error printed), for the parent to exit with. */
+static int daemonize(void)
 {
 	int fds[2], devnull;
 	pid_t pid;
@@ -195,12 +195,12 @@ static void daemonize(void)
 			got += n;
 		if (got <= 0) {
 			fprintf(stderr, "quorated: error: the daemon died while starting (see its log)\n");
-			exit(1);
+			return 1;
 		}
 		msg[got] = '\0';
 		if (msg[0])
 			fprintf(stderr, "quorated: error: %s\n", msg + 1);
-		exit(msg[0]);
+		return msg[0];
 	}
 	close(fds[0]);
 	status_fd = fds[1];
@@ -222,6 +222,7 @@ static void daemonize(void)
 		if (devnull > STDERR_FILENO)
 			close(devnull);
 	}
+	return -1;
 }
 
 static int pid_fd = -1;
@@ -390,8 +391,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	settings_set(&s);
-	if (!foreground)
-		daemonize();
+	if (!foreground) {
+		int status = daemonize();
+
+		if (status >= 0) {	/* the parent */
+			log_fini();
+			qconf_free(&conf);
+			return status;
+		}
+	}
 
 	/* Every thread inherits this mask; the main thread takes the signals. */
 	sigemptyset(&sigs);
@@ -424,19 +432,25 @@ int main(int argc, char **argv)
 	    (conf.pid_file && write_pidfile(conf.pid_file, err, sizeof(err)))) {
 		log_error("%s", err);
 		startup_done(1, "%s", err);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	if (store_pool_init(conf.database, READ_POOL_SIZE) ||
 	    ingest_init(conf.database, err, sizeof(err))) {
 		log_error("database: %s", err);
 		startup_done(1, "database: %s", err);
-		return 1;
+		ingest_stop();
+		rc = 1;
+		goto out;
 	}
+	err[0] = '\0';
 	if (waiters_start() || ingest_start() || slurm_push_start() ||
 	    work_init((int)conf.worker_threads, conf.munge_socket, err, sizeof(err))) {
 		log_error("cannot start: %s", err[0] ? err : strerror(errno));
 		startup_done(1, "cannot start threads");
-		return 1;
+		rc = 1;
+		atomic_store(&daemon_stopping, true);
+		goto stop;
 	}
 	log_info("quorated %s started: cluster %s, listening on %s:%ld, %ld workers", PACKAGE_VERSION,
 		 local_cluster, conf.listen_address, conf.listen_port, conf.worker_threads);
@@ -457,18 +471,20 @@ int main(int argc, char **argv)
 	}
 
 	atomic_store(&daemon_stopping, true);
+stop:
 	listener_stop();	/* no new requests */
 	work_fini();		/* the requests in hand */
 	ingest_stop();		/* commit and answer what is queued */
 	waiters_stop();		/* "retry_later" to whoever still waits */
 	slurm_push_stop();
+	log_info("quorated stopped");
+out:
 	listener_fini();
 	store_pool_fini();
 	if (conf.pid_file && pid_fd >= 0) {
 		unlink(conf.pid_file);
 		close(pid_fd);
 	}
-	log_info("quorated stopped");
 	log_fini();
 	qconf_free(&conf);
 	return rc;

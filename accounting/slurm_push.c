@@ -24,6 +24,23 @@
 #define RETRY_MAX 60.0		/* seconds between tries of a failing push */
 #define SITES_EVERY 300.0	/* seconds between readings of the node features */
 
+/* Slurm 22.05's slurm_free_node_info_members() forgets bcast_address,
+ * comment and extra: free them here, with libslurm's own xfree (its
+ * allocations carry a header, free() would be wrong). */
+extern void slurm_xfree(void **item);
+
+static void free_node_msg(node_info_msg_t *msg)
+{
+	if (!msg)
+		return;
+	for (uint32_t i = 0; msg->node_array && i < msg->record_count; i++) {
+		slurm_xfree((void **)&msg->node_array[i].bcast_address);
+		slurm_xfree((void **)&msg->node_array[i].comment);
+		slurm_xfree((void **)&msg->node_array[i].extra);
+	}
+	slurm_free_node_info_msg(msg);
+}
+
 struct push {
 	struct push *next;
 	char node[QMSG_NAME_MAX];
@@ -117,7 +134,7 @@ static int push_one(const char *node, double score, enum node_state state)
 
 		e = slurm_get_errno();
 		if (msg)
-			slurm_free_node_info_msg(msg);
+			free_node_msg(msg);
 		if (e == ESLURM_INVALID_NODE_NAME || unknown) {
 			log_warning("slurmctld does not know node %s: its reputation is not pushed", node);
 			return -1;
@@ -128,14 +145,14 @@ static int push_one(const char *node, double score, enum node_state state)
 	old = msg->node_array[0].extra;
 	if (node_extra_format(old, score, state, extra, sizeof(extra)) < 0) {
 		log_error("node %s: its Extra field is too long to add quorate's words", node);
-		slurm_free_node_info_msg(msg);
+		free_node_msg(msg);
 		return -1;
 	}
 	if (old && !strcmp(old, extra)) {
-		slurm_free_node_info_msg(msg);
+		free_node_msg(msg);
 		return 0;
 	}
-	slurm_free_node_info_msg(msg);
+	free_node_msg(msg);
 	slurm_init_update_node_msg(&upd);
 	upd.node_names = name;
 	upd.extra = extra;
@@ -186,7 +203,7 @@ static void learn_sites(void)
 		}
 		free(features);
 	}
-	slurm_free_node_info_msg(msg);
+	free_node_msg(msg);
 	if (!req)
 		return;
 	req->n = n;
