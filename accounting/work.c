@@ -24,7 +24,8 @@
 #include "work.h"
 
 #define REQUEST_TIMEOUT_MS 10000	/* to receive a whole request once it began */
-#define REPLAY_MAX_ENTRIES (4u << 20)
+#define REPLAY_MAX_ENTRIES (1u << 20)	/* 48 MiB of table at most */
+#define MAX_CREDENTIAL_TTL 600		/* longer-lived credentials would crowd the cache */
 #define REJECT_LOGS_PER_SECOND 20
 #define DRAIN_MAX (16u << 20)		/* an oversized request up to this is read and dropped */
 
@@ -421,6 +422,14 @@ static void handle_connection(struct conn *c)
 				      conn_peer(c), err);
 		respond(c, qmsg_response_error(code[ast], "credential %s: %s",
 					       qauth_status_name(ast), err));
+		goto out;
+	}
+	if (info.ttl > MAX_CREDENTIAL_TTL) {
+		atomic_fetch_add(&counters.cred_invalid, 1);
+		log_rejection("credential with a TTL of %d s from %s (uid %u): at most %d s",
+			      info.ttl, conn_peer(c), (unsigned)info.uid, MAX_CREDENTIAL_TTL);
+		respond(c, qmsg_response_error("bad_credential",
+			"credential TTL of %d s is above %d s", info.ttl, MAX_CREDENTIAL_TTL));
 		goto out;
 	}
 	switch (replay_insert(K.replay, key, info.encode_time + info.ttl, now)) {

@@ -119,7 +119,8 @@ struct qclient *qclient_new(const struct qclient_options *opts,
 	c->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms : 3000;
 	c->io_timeout_ms = opts->io_timeout_ms ? opts->io_timeout_ms : 10000;
 	c->max_frame = opts->max_frame ? opts->max_frame : FRAME_DEFAULT_MAX;
-	c->ttl = opts->credential_ttl;
+	/* Short-lived credentials: quorated remembers each until it expires. */
+	c->ttl = opts->credential_ttl ? opts->credential_ttl : 60;
 	c->cloc = newlocale(LC_ALL_MASK, "C", (locale_t)0);	/* NULL: no switching */
 	pthread_mutex_init(&c->lock, NULL);
 	return c;

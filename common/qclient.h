@@ -57,7 +57,7 @@ struct qclient_options {
 	int connect_timeout_ms;		/* 0: 3000 */
 	int io_timeout_ms;		/* 0: 10000; per request, plus any verdict wait */
 	size_t max_frame;		/* 0: 1 MiB (quorated's MaxFrameSize) */
-	int credential_ttl;		/* seconds; 0: munged's default */
+	int credential_ttl;		/* seconds; 0: 60 (quorated keeps each until it expires) */
 };
 
 struct qclient;

@@ -155,7 +155,7 @@ enum replay_status replay_insert(struct replay_cache *rc,
 			(void)rebuild(rc, rc->nslots, now);
 		}
 		if ((rc->used + 1) * 2 > rc->nslots &&
-		    (rc->nslots >= 2 * rc->max_entries + INITIAL_SLOTS ||
+		    (rc->nslots >= 2 * rc->max_entries ||
 		     rebuild(rc, rc->nslots * 2, now))) {
 			st = REPLAY_FULL;
 			goto out;

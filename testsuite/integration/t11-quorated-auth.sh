@@ -67,6 +67,10 @@ munge -S "$other/sock" -s "$(qd_result "$job" 1 0 2 2 n1 "$sha")" > "$T_TMP/othe
 t_match "a credential of another munge key is refused" \
 	"$(quorate send --credential "$T_TMP/otherkey" 2>&1)" '"error":"bad_credential"'
 
+munge -S "$QUORATE_MUNGE_SOCKET" -t 3600 -s "$(qd_result "$job" 1 0 2 2 n1 "$sha")" > "$T_TMP/long"
+t_match "a credential living an hour is refused (it would crowd the replay cache)" \
+	"$(quorate send --credential "$T_TMP/long" 2>&1)" '"error":"bad_credential".*TTL of 3600 s is above 600 s'
+
 # Malformed payloads inside a valid credential.
 t_match "a payload that is not JSON is refused as malformed" \
 	"$(quorate send 'not json' 2>&1)" '"error":"malformed".*not JSON'
