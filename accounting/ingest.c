@@ -27,9 +27,6 @@
 
 #define MAX_BATCH_ITEMS 512		/* items per transaction */
 #define MAX_QUEUED_ITEMS 65536		/* beyond: retry_later */
-#define GROUP_MIN 64			/* a batch this large is committed at once */
-#define GROUP_WAIT 0.002		/* seconds a smaller one may wait for more */
-#define GROUP_GAP 0.0002		/* ... as long as reports come this close */
 #define STEP_IDLE_EVICT 600.0		/* seconds a settled step stays cached */
 #define MAX_CACHED_STEPS 200000
 #define BACKOFF_MIN 0.25
@@ -1349,14 +1346,10 @@ static void try_connect(double now)
 	W.backoff = fmin(W.backoff * 2, BACKOFF_MAX);
 }
 
-static double group_wait = GROUP_WAIT;
-
 static void *ingest_main(void *arg)
 {
 	(void)arg;
 	daemon_thread_init();
-	if (getenv("QUORATED_GROUP_WAIT_US"))
-		group_wait = atof(getenv("QUORATED_GROUP_WAIT_US")) / 1e6;
 	for (;;) {
 		struct ingest_request *reqs;
 		double now;
@@ -1374,29 +1367,6 @@ static void *ingest_main(void *arg)
 			until.tv_nsec = (long)((wake - (double)until.tv_sec) * 1e9);
 			if (pthread_cond_timedwait(&W.cond, &W.lock, &until) == ETIMEDOUT)
 				break;
-		}
-		/* Group commit: a transaction costs PostgreSQL about as much as
-		 * twenty reports, so a small batch waits for company while
-		 * reports keep arriving (GROUP_GAP apart at most, GROUP_WAIT in
-		 * all); a lull or a full batch ends the wait. */
-		if (W.head && !W.stop && W.queued_items < GROUP_MIN && W.conn && group_wait > 0) {
-			double start = now_seconds();
-
-			for (;;) {
-				size_t had = W.queued_items;
-				double t = now_seconds(), end = fmin(t + GROUP_GAP, start + group_wait);
-				struct timespec until;
-
-				if (end <= t)
-					break;
-				until.tv_sec = (time_t)end;
-				until.tv_nsec = (long)((end - (double)until.tv_sec) * 1e9);
-				while (W.queued_items == had && !W.stop &&
-				       pthread_cond_timedwait(&W.cond, &W.lock, &until) != ETIMEDOUT)
-					;
-				if (W.queued_items == had || W.queued_items >= GROUP_MIN || W.stop)
-					break;
-			}
 		}
 		stop = W.stop;
 		reqs = take_batch();

@@ -529,6 +529,81 @@ fail:
 	return -1;
 }
 
+int qmsg_result_check(const struct qmsg_result *r, char *err, size_t errlen)
+{
+#define RANGE(name, v, lo, hi) \
+	if ((v) < (lo) || (v) > (hi)) { \
+		snprintf(err, errlen, "%s: %lld is out of range (%lld..%lld)", name, \
+			 (long long)(v), (long long)(lo), (long long)(hi)); \
+		return -1; \
+	}
+	if (r->cluster[0] && !qmsg_valid_cluster(r->cluster)) {
+		snprintf(err, errlen, "cluster: '%.64s' is not a valid name", r->cluster);
+		return -1;
+	}
+	RANGE("job", r->job, 1, JOB_MAX);
+	RANGE("step", r->step, 0, STEP_MAX);
+	RANGE("replicas", r->replicas, 1, QMSG_MAX_REPLICAS);
+	RANGE("replica", r->replica, 0, r->replicas - 1);
+	RANGE("quorum", r->quorum, 1, r->replicas);
+	RANGE("parts", r->parts, 1, QMSG_MAX_PARTS);
+	RANGE("part", r->part, 0, r->parts - 1);
+	if (!qmsg_valid_node(r->node)) {
+		snprintf(err, errlen, "node: '%.64s' is not a valid name", r->node);
+		return -1;
+	}
+	if (r->site[0] && !qmsg_valid_node(r->site)) {
+		snprintf(err, errlen, "site: '%.64s' is not a valid name", r->site);
+		return -1;
+	}
+	RANGE("uid", r->uid, 0, 0xfffffffeLL);
+	RANGE("exit_status", r->exit_status, -65535, 65535);
+	if (!isfinite(r->runtime) || r->runtime < 0 || r->runtime > 1e9) {
+		snprintf(err, errlen, "runtime: %g is out of range (0..1e+09)", r->runtime);
+		return -1;
+	}
+	if (r->mode != VERIFY_EXACT && r->mode != VERIFY_NUMERIC) {
+		snprintf(err, errlen, "mode: not exact or numeric");
+		return -1;
+	}
+	if (!isfinite(r->tolerance) || r->tolerance < 0 || r->tolerance > 1 ||
+	    (r->mode != VERIFY_NUMERIC && r->tolerance != 0)) {
+		snprintf(err, errlen, "tolerance: %g is out of range (0..1, numeric mode only)", r->tolerance);
+		return -1;
+	}
+	if (r->layout) {
+		for (int i = 0; i < r->replicas; i++) {
+			const char *l = r->layout[i], *p;
+
+			if (!l || !*l || strlen(l) > 4096 || *l == ',' || l[strlen(l) - 1] == ',' ||
+			    strstr(l, ",,")) {
+				snprintf(err, errlen, "layout[%d]: empty, too long or an empty node name", i);
+				return -1;
+			}
+			for (p = l; *p; p++) {
+				if (!isalnum((unsigned char)*p) && !strchr("._-,", *p)) {
+					snprintf(err, errlen, "layout[%d]: '%.64s' is not a node list", i, l);
+					return -1;
+				}
+			}
+			/* Each name 1..63 characters. */
+			for (p = l; *p;) {
+				size_t n = strcspn(p, ",");
+
+				if (n >= QMSG_NAME_MAX) {
+					snprintf(err, errlen, "layout[%d]: a node name is too long", i);
+					return -1;
+				}
+				p += n;
+				if (*p)
+					p++;
+			}
+		}
+	}
+	return 0;
+#undef RANGE
+}
+
 void qmsg_result_free(struct qmsg_result *r)
 {
 	free(r->output);

@@ -107,6 +107,8 @@ json_object *qmsg_parse_object(const char *text, size_t len,
 int qmsg_result_from_json(json_object *o, struct qmsg_result *r,
 			  char *err, size_t errlen);
 void qmsg_result_free(struct qmsg_result *r);
+/* The same rules on a struct a sender filled (no JSON round trip). */
+int qmsg_result_check(const struct qmsg_result *r, char *err, size_t errlen);
 int qmsg_contribution_from_json(json_object *o, struct qmsg_contribution *c,
 				char *err, size_t errlen);
 int qmsg_verdict_query_from_json(json_object *o, struct qmsg_verdict_query *q,

@@ -5,19 +5,21 @@
 -- high-volume tables (replica_results, replica_outcomes, verdicts,
 -- reputation_events) carry no foreign keys: their parents (steps, nodes)
 -- are written in the same statement, before them, and a per-row check
--- would cost more than the rest of the insert.
+-- would cost more than the rest of the insert.  Names in keys compare
+-- bytewise (COLLATE "C"): they are ASCII identifiers, and a locale-aware
+-- comparison in every index probe is not free.
 
 CREATE TABLE sites (
-	name text PRIMARY KEY,
+	name text COLLATE "C" PRIMARY KEY,
 	created_at timestamptz NOT NULL DEFAULT now()
 );
 
 -- One row per node and cluster; the reputation columns are the state as of
 -- updated_at (counts decayed to that moment).
 CREATE TABLE nodes (
-	cluster text NOT NULL,
-	name text NOT NULL,
-	site text REFERENCES sites (name),
+	cluster text COLLATE "C" NOT NULL,
+	name text COLLATE "C" NOT NULL,
+	site text COLLATE "C" REFERENCES sites (name),
 	agree double precision NOT NULL DEFAULT 0,
 	disagree double precision NOT NULL DEFAULT 0,
 	missing double precision NOT NULL DEFAULT 0,
@@ -37,7 +39,7 @@ CREATE TABLE nodes (
 -- written when the step appears and when it settles (last_report_at is
 -- then exact; meanwhile each part's reported_at tells).
 CREATE TABLE steps (
-	cluster text NOT NULL,
+	cluster text COLLATE "C" NOT NULL,
 	job_id bigint NOT NULL,
 	step_id bigint NOT NULL,
 	replicas integer NOT NULL CHECK (replicas BETWEEN 1 AND 64),
@@ -55,12 +57,12 @@ CREATE TABLE steps (
 
 -- One row per part of a replica, as the node reported it.
 CREATE TABLE replica_results (
-	cluster text NOT NULL,
+	cluster text COLLATE "C" NOT NULL,
 	job_id bigint NOT NULL,
 	step_id bigint NOT NULL,
 	replica integer NOT NULL,
 	part integer NOT NULL,
-	node text NOT NULL,
+	node text COLLATE "C" NOT NULL,
 	sha256 bytea NOT NULL CHECK (length(sha256) = 32),
 	exit_status integer NOT NULL,
 	runtime double precision NOT NULL DEFAULT 0,
@@ -74,7 +76,7 @@ CREATE TABLE replica_results (
 -- A replica's outcome, once decided: agree / disagree with the canonical
 -- result, or missing.
 CREATE TABLE replica_outcomes (
-	cluster text NOT NULL,
+	cluster text COLLATE "C" NOT NULL,
 	job_id bigint NOT NULL,
 	step_id bigint NOT NULL,
 	replica integer NOT NULL,
@@ -85,7 +87,7 @@ CREATE TABLE replica_outcomes (
 );
 
 CREATE TABLE verdicts (
-	cluster text NOT NULL,
+	cluster text COLLATE "C" NOT NULL,
 	job_id bigint NOT NULL,
 	step_id bigint NOT NULL,
 	verdict text NOT NULL CHECK (verdict IN ('ACCEPTED', 'REJECTED')),
@@ -102,9 +104,9 @@ CREATE TABLE verdicts (
 
 -- Every change of a node's reputation, with its reason.
 CREATE TABLE reputation_events (
-	id bigserial PRIMARY KEY,
-	cluster text NOT NULL,
-	node text NOT NULL,
+	id bigserial NOT NULL,
+	cluster text COLLATE "C" NOT NULL,
+	node text COLLATE "C" NOT NULL,
 	at timestamptz NOT NULL,
 	kind text NOT NULL CHECK (kind IN ('agree', 'disagree', 'missing', 'readmitted')),
 	reason text NOT NULL,
@@ -117,17 +119,17 @@ CREATE TABLE reputation_events (
 	state_after text NOT NULL,
 	agree double precision NOT NULL,
 	disagree double precision NOT NULL,
-	missing double precision NOT NULL
+	missing double precision NOT NULL,
+	PRIMARY KEY (cluster, node, id)		-- one index: a node's events in order
 );
-CREATE INDEX reputation_events_node ON reputation_events (cluster, node, id);
 
 -- The trainer's per-rank contributions.
 CREATE TABLE contributions (
-	cluster text NOT NULL,
+	cluster text COLLATE "C" NOT NULL,
 	job_id bigint NOT NULL,
 	step_id bigint NOT NULL,
 	rank integer NOT NULL,
-	node text NOT NULL,
+	node text COLLATE "C" NOT NULL,
 	compute_seconds double precision NOT NULL,
 	samples bigint NOT NULL,
 	gradients_accepted bigint NOT NULL,

@@ -181,6 +181,18 @@ static void test_bad_arguments(void **state)
 	assert_null(qclient_result_json(&r, &e));
 	assert_non_null(strstr(e.message, "quorum"));
 	r.quorum = 2;
+	{
+		const char *layout[3] = { "n1", NULL, "n3" };
+		const char *bad_list[3] = { "n1", "n2,,n4", "n3" };
+
+		r.layout = layout;
+		assert_null(qclient_result_json(&r, &e));
+		assert_non_null(strstr(e.message, "layout[1]"));
+		r.layout = bad_list;
+		assert_null(qclient_result_json(&r, &e));
+		assert_non_null(strstr(e.message, "layout[1]"));
+		r.layout = NULL;
+	}
 	json = qclient_result_json(&r, &e);
 	assert_non_null(json);
 	assert_non_null(strstr(json, "\"replica_result\""));
