@@ -1168,8 +1168,9 @@ int store_load_max_keys(PGconn *conn, max_key_fn fn, void *arg,
 			char *err, size_t errlen)
 {
 	PGresult *res = PQexec(conn,
-		"SELECT DISTINCT ON (cluster) cluster, job_id, step_id FROM steps"
-		" ORDER BY cluster, job_id DESC, step_id DESC");
+		"SELECT c.cluster, s.job_id, s.step_id FROM (SELECT DISTINCT cluster FROM nodes) c"
+		" CROSS JOIN LATERAL (SELECT job_id, step_id FROM steps"
+		"  WHERE steps.cluster = c.cluster ORDER BY job_id DESC, step_id DESC LIMIT 1) s");
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		result_err(err, errlen, "loading step keys", res);

@@ -7,7 +7,8 @@
 -- are written in the same statement, before them, and a per-row check
 -- would cost more than the rest of the insert.  Names in keys compare
 -- bytewise (COLLATE "C"): they are ASCII identifiers, and a locale-aware
--- comparison in every index probe is not free.
+-- comparison in every index probe is not free.  Keys start with their
+-- integer columns, whose offsets in an index tuple are fixed.
 
 CREATE TABLE sites (
 	name text COLLATE "C" PRIMARY KEY,
@@ -52,7 +53,7 @@ CREATE TABLE steps (
 	first_report_at timestamptz NOT NULL,
 	last_report_at timestamptz NOT NULL,
 	settled boolean NOT NULL DEFAULT false,
-	PRIMARY KEY (cluster, job_id, step_id)
+	PRIMARY KEY (job_id, step_id, cluster)
 );
 
 -- One row per part of a replica, as the node reported it.
@@ -70,7 +71,7 @@ CREATE TABLE replica_results (
 	output_size bigint,
 	reporter_uid bigint NOT NULL,
 	reported_at timestamptz NOT NULL,
-	PRIMARY KEY (cluster, job_id, step_id, replica, part)
+	PRIMARY KEY (job_id, step_id, cluster, replica, part)
 );
 
 -- A replica's outcome, once decided: agree / disagree with the canonical
@@ -83,7 +84,7 @@ CREATE TABLE replica_outcomes (
 	outcome text NOT NULL CHECK (outcome IN ('agree', 'disagree', 'missing')),
 	nodes text[] NOT NULL,
 	decided_at timestamptz NOT NULL,
-	PRIMARY KEY (cluster, job_id, step_id, replica)
+	PRIMARY KEY (job_id, step_id, cluster, replica)
 );
 
 CREATE TABLE verdicts (
@@ -99,7 +100,7 @@ CREATE TABLE verdicts (
 	reason text NOT NULL,
 	decided_at timestamptz NOT NULL,
 	updated_at timestamptz NOT NULL,
-	PRIMARY KEY (cluster, job_id, step_id)
+	PRIMARY KEY (job_id, step_id, cluster)
 );
 
 -- Every change of a node's reputation, with its reason.
@@ -136,5 +137,5 @@ CREATE TABLE contributions (
 	gradients_rejected bigint NOT NULL,
 	reporter_uid bigint NOT NULL,
 	reported_at timestamptz NOT NULL,
-	PRIMARY KEY (cluster, job_id, step_id, rank)
+	PRIMARY KEY (job_id, step_id, cluster, rank)
 );
