@@ -78,8 +78,9 @@ bool settings_privileged(uid_t uid);
 void settings_set_slurm_user(uid_t uid);
 
 /* Every thread of quorated starts with this: the thread runs in the C
- * locale, so that json-c's per-parse locale switch takes no global lock. */
-void daemon_thread_init(void);
+ * locale, so that json-c's per-parse locale switch takes no global lock,
+ * and is named (NULL: keep the name). */
+void daemon_thread_init(const char *name);
 
 /* Seconds since the epoch, as a double (event and report times). */
 double now_seconds(void);

@@ -1349,7 +1349,7 @@ static void try_connect(double now)
 static void *ingest_main(void *arg)
 {
 	(void)arg;
-	daemon_thread_init();
+	daemon_thread_init("q-writer");
 	for (;;) {
 		struct ingest_request *reqs;
 		double now;

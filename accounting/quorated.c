@@ -133,12 +133,14 @@ bool settings_privileged(uid_t uid)
 	return ok;
 }
 
-void daemon_thread_init(void)
+void daemon_thread_init(const char *name)
 {
 	locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
 
 	if (c)
 		uselocale(c);	/* kept for the thread's life */
+	if (name)
+		pthread_setname_np(pthread_self(), name);	/* top -H, perf, gdb */
 }
 
 double now_seconds(void)
@@ -346,7 +348,7 @@ int main(int argc, char **argv)
 
 	if (!path || !*path)
 		path = QCONF_DEFAULT_PATH;
-	daemon_thread_init();
+	daemon_thread_init(NULL);
 	opterr = 0;
 	while ((opt = getopt(argc, argv, ":Df:tvhV")) != -1) {
 		switch (opt) {

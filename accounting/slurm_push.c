@@ -214,7 +214,7 @@ static void learn_sites(void)
 static void *push_main(void *arg)
 {
 	(void)arg;
-	daemon_thread_init();
+	daemon_thread_init("q-slurm");
 	pthread_mutex_lock(&P.lock);
 	while (!P.stop) {
 		double now = now_seconds(), next = now + 5;

@@ -71,7 +71,7 @@ static void answer(struct waiter *w)
 static void *waiters_main(void *arg)
 {
 	(void)arg;
-	daemon_thread_init();
+	daemon_thread_init("q-waiters");
 	pthread_mutex_lock(&V.lock);
 	while (!V.stop) {
 		struct waiter *due = NULL;

@@ -457,7 +457,7 @@ static void *worker_main(void *arg)
 	struct conn *c;
 
 	(void)arg;
-	daemon_thread_init();
+	daemon_thread_init("q-worker");
 	while ((c = listener_next()))
 		handle_connection(c);
 	return NULL;
