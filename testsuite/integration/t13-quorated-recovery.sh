@@ -13,6 +13,8 @@ t_use_cluster || { t_fail "the suite's cluster is up"; exit 1; }
 qd_private_quorated t13 8 <<EOF2 || { t_fail "private database"; exit 1; }
 MissingGrace=2
 PushReputation=no
+MinVerdicts=1
+QuarantineSeconds=3
 EOF2
 t_run "the private quorated starts" qd_start_private
 job=$(qd_job)
@@ -78,6 +80,18 @@ qdp send "$(qd_result "$job" 3 0 2 2 qt13-a "$good")" > /dev/null
 t_wait 15 sh -c "'$QD_QUORATE' -f '$QD_CONF' --json verdict $job.3 | jq -e '.verdict == \"REJECTED\"' > /dev/null"
 t_match "a step that cannot reach its quorum in time is REJECTED" "$(qdp verdict "$job".3)" \
 	"REJECTED: no quorum of 2 among 2 replicas \(1 reported, 1 missing\)"
+
+# Quarantine and timed re-admission (MinVerdicts=1, QuarantineSeconds=3).
+qdp send "$(qd_result "$job" 4 0 3 2 qt13-r "$good")" > /dev/null
+qdp send "$(qd_result "$job" 4 1 3 2 qt13-s "$good")" > /dev/null
+qdp send "$(qd_result "$job" 4 2 3 2 qt13-q "$(qd_sha wrong)")" > /dev/null
+t_eq "a node that disagrees below QuarantineBelow is quarantined" \
+	"$(qdp --json nodes qt13-q | jq -r '.nodes[0].state')" quarantined
+t_wait 15 sh -c "'$QD_QUORATE' -f '$QD_CONF' --json nodes qt13-q | jq -e '.nodes[0].state == \"probation\"' > /dev/null"
+t_eq "after QuarantineSeconds it is back on probation" "$(qdp --json nodes qt13-q | jq -r '.nodes[0].state')" probation
+t_eq "... with an event saying so" \
+	"$(qdp --json events qt13-q | jq -r '.events[-1] | "\(.kind) \(.state_before)->\(.state_after)"')" \
+	"readmitted quarantined->probation"
 
 # SIGTERM while a query waits: answered "retry later", and quorated exits.
 qdp verdict "$job".99 --wait 60 > "$T_TMP/wait.out" 2>&1 &
