@@ -346,6 +346,9 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int opt, verbose = 0, rc = 0;
 
+	/* The libslurm helper that slurm_push.c starts (not for people). */
+	if (argc == 3 && !strcmp(argv[1], "--slurm-helper"))
+		return slurm_helper_main(argv[2]);
 	if (!path || !*path)
 		path = QCONF_DEFAULT_PATH;
 	daemon_thread_init(NULL);
@@ -427,7 +430,7 @@ int main(int argc, char **argv)
 		else if (user[0])
 			log_warning("%s: SlurmUser %s is not a user on this host", conf.slurm_conf, user);
 	}
-	if (conf.push_reputation && slurm_push_init(conf.slurm_conf, err, sizeof(err)))
+	if (conf.push_reputation && slurm_push_init(conf.slurm_conf, conf.log_file, err, sizeof(err)))
 		log_error("%s: node reputations will not be pushed to slurmctld", err);
 
 	if (listener_init(conf.listen_address, conf.listen_port, err, sizeof(err)) ||

@@ -3,43 +3,32 @@
  */
 #include "config.h"
 
+#define _GNU_SOURCE	/* pipe2 */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <slurm/slurm.h>
-#include <slurm/slurm_errno.h>
 
 #include "daemon.h"
+#include "frame.h"
 #include "ingest.h"
 #include "log.h"
 #include "slurm_push.h"
 
 #define RETRY_MAX 60.0		/* seconds between tries of a failing push */
 #define SITES_EVERY 300.0	/* seconds between readings of the node features */
-
-/* Slurm 22.05's slurm_free_node_info_members() forgets bcast_address,
- * comment and extra: free them here, with libslurm's own xfree (its
- * allocations carry a header, free() would be wrong). */
-extern void slurm_xfree(void **item);
-
-static void free_node_msg(node_info_msg_t *msg)
-{
-	if (!msg)
-		return;
-	for (uint32_t i = 0; msg->node_array && i < msg->record_count; i++) {
-		slurm_xfree((void **)&msg->node_array[i].bcast_address);
-		slurm_xfree((void **)&msg->node_array[i].comment);
-		slurm_xfree((void **)&msg->node_array[i].extra);
-	}
-	slurm_free_node_info_msg(msg);
-}
+#define HELPER_TIMEOUT_MS 30000	/* for one answer of the helper */
 
 struct push {
 	struct push *next;
@@ -57,7 +46,19 @@ static struct {
 	bool enabled, stop, running, want_sites;
 	pthread_t thread;
 	double next_sites;
-} P = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+	/* the helper process (slurm_helper.c), the push thread's own */
+	char exe[PATH_MAX];
+	char *slurm_conf, *log_file;
+	pid_t pid;
+	int to, from;		/* its stdin, its stdout */
+	char buf[4096];
+	size_t len;
+	double next_start;	/* back-off after a death */
+	int deaths;
+} P = {
+	.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+	.to = -1, .from = -1,
+};
 
 static char *trim(char *s)
 {
@@ -105,105 +106,240 @@ int slurm_conf_peek(const char *path, char *cluster, size_t clen,
 	return 0;
 }
 
-int slurm_push_init(const char *slurm_conf, char *err, size_t errlen)
+int slurm_push_init(const char *slurm_conf, const char *log_file,
+		    char *err, size_t errlen)
 {
+	ssize_t n;
+
 	if (access(slurm_conf, R_OK)) {
 		snprintf(err, errlen, "SlurmConf %s: %s", slurm_conf, strerror(errno));
 		return -1;
 	}
-	/* libslurm reads slurm.conf here; node updates need nothing else. */
-	slurm_init(slurm_conf);
+	n = readlink("/proc/self/exe", P.exe, sizeof(P.exe) - 1);
+	if (n <= 0) {
+		snprintf(err, errlen, "/proc/self/exe: %s", strerror(errno));
+		return -1;
+	}
+	P.exe[n] = '\0';
+	P.slurm_conf = strdup(slurm_conf);
+	P.log_file = log_file ? strdup(log_file) : NULL;
+	if (!P.slurm_conf || (log_file && !P.log_file)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	P.enabled = true;
 	return 0;
 }
 
-/* Write score and state into node's Extra, keeping the admin's words.
- * 0 done, 1 try again later, -1 never (no such node). */
-static int push_one(const char *node, double score, enum node_state state)
+/* ------------------------------------------------------ the helper -- */
+
+static void helper_stop(const char *why)
 {
-	node_info_msg_t *msg = NULL;
-	update_node_msg_t upd;
-	char extra[1024], name[QMSG_NAME_MAX];
-	const char *old;
-	int rc, e;
+	int status = 0;
 
-	snprintf(name, sizeof(name), "%s", node);
-	if (slurm_load_node_single(&msg, name, SHOW_ALL) != SLURM_SUCCESS || !msg ||
-	    msg->record_count < 1) {
-		bool unknown = msg && msg->record_count < 1;
-
-		e = slurm_get_errno();
-		if (msg)
-			free_node_msg(msg);
-		if (e == ESLURM_INVALID_NODE_NAME || unknown) {
-			log_warning("slurmctld does not know node %s: its reputation is not pushed", node);
-			return -1;
-		}
-		log_warning("cannot read node %s from slurmctld: %s", node, slurm_strerror(e));
-		return 1;
+	if (P.to >= 0)
+		close(P.to);
+	if (P.from >= 0)
+		close(P.from);
+	P.to = P.from = -1;
+	P.len = 0;
+	if (P.pid <= 0)
+		return;
+	if (why)
+		kill(P.pid, SIGKILL);
+	while (waitpid(P.pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (why) {
+		P.deaths++;
+		P.next_start = now_seconds() + fmin(pow(2, P.deaths - 1), RETRY_MAX);
+		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
+			log_error("slurm helper (pid %d) died of signal %d %s", (int)P.pid,
+				  WTERMSIG(status), why);
+		else if (WIFEXITED(status))
+			log_error("slurm helper (pid %d) exited with status %d %s (libslurm's "
+				  "reason is in this log just before)", (int)P.pid, WEXITSTATUS(status), why);
+		else
+			log_error("slurm helper (pid %d) stopped %s", (int)P.pid, why);
 	}
-	old = msg->node_array[0].extra;
-	if (node_extra_format(old, score, state, extra, sizeof(extra)) < 0) {
-		log_error("node %s: its Extra field is too long to add quorate's words", node);
-		free_node_msg(msg);
+	P.pid = 0;
+}
+
+/* Start the helper: quorated itself, in helper mode, its stderr in our log. */
+static int helper_start(void)
+{
+	int to[2], from[2];
+	pid_t pid;
+
+	if (P.pid > 0)
+		return 0;
+	if (now_seconds() < P.next_start)
+		return -1;
+	if (pipe2(to, O_CLOEXEC))
+		return -1;
+	if (pipe2(from, O_CLOEXEC)) {
+		close(to[0]);
+		close(to[1]);
 		return -1;
 	}
-	if (old && !strcmp(old, extra)) {
-		free_node_msg(msg);
-		return 0;
+	pid = fork();
+	if (pid == 0) {
+		/* Only async-signal-safe calls until exec. */
+		char *argv[] = { "quorated", "--slurm-helper", P.slurm_conf, NULL };
+		int fd = open(P.log_file ? P.log_file : "/dev/null", O_WRONLY | O_APPEND | O_CREAT, 0644);
+
+		dup2(to[0], STDIN_FILENO);
+		dup2(from[1], STDOUT_FILENO);
+		if (fd >= 0)
+			dup2(fd, STDERR_FILENO);
+		execv(P.exe, argv);
+		_exit(127);
 	}
-	free_node_msg(msg);
-	slurm_init_update_node_msg(&upd);
-	upd.node_names = name;
-	upd.extra = extra;
-	rc = slurm_update_node(&upd);
-	if (rc != SLURM_SUCCESS) {
-		e = slurm_get_errno();
-		log_warning("cannot update node %s in slurmctld: %s", node, slurm_strerror(e));
-		return e == ESLURM_INVALID_NODE_NAME ? -1 : 1;
+	close(to[0]);
+	close(from[1]);
+	if (pid < 0) {
+		log_error("slurm helper: fork: %s", strerror(errno));
+		close(to[1]);
+		close(from[0]);
+		return -1;
 	}
-	atomic_fetch_add(&counters.slurm_pushes, 1);
-	log_debug("node %s: Extra=%s", node, extra);
+	P.pid = pid;
+	P.to = to[1];
+	P.from = from[0];
+	P.len = 0;
+	log_debug("slurm helper started (pid %d)", (int)pid);
 	return 0;
 }
 
-/* Read every node's features and tell the writer each node's site. */
+/* One line from the helper (without its newline) before the deadline. */
+static int helper_line(char *line, size_t max, int64_t deadline)
+{
+	for (;;) {
+		char *nl = memchr(P.buf, '\n', P.len);
+		struct pollfd pfd = { .fd = P.from, .events = POLLIN };
+		int64_t left;
+		ssize_t n;
+
+		if (nl) {
+			size_t l = (size_t)(nl - P.buf);
+
+			snprintf(line, max, "%.*s", (int)l, P.buf);
+			memmove(P.buf, nl + 1, P.len - l - 1);
+			P.len -= l + 1;
+			return 0;
+		}
+		if (P.len == sizeof(P.buf))
+			return -1;	/* a line longer than the buffer: not the helper */
+		left = deadline - frame_now_ms();
+		if (left <= 0)
+			return -1;
+		n = poll(&pfd, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		n = read(P.from, P.buf + P.len, sizeof(P.buf) - P.len);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		P.len += (size_t)n;
+	}
+}
+
+/* Send a request; -1 when the helper is not there or not listening. */
+static int helper_send(const char *req)
+{
+	size_t len = strlen(req), off = 0;
+
+	if (helper_start())
+		return -1;
+	while (off < len) {
+		ssize_t n = write(P.to, req + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			helper_stop("(it stopped reading)");
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* Write score and state into node's Extra (the helper does).
+ * 0 done, 1 try again later, -1 never (no such node). */
+static int push_one(const char *node, double score, enum node_state state)
+{
+	char req[256], line[512];
+
+	snprintf(req, sizeof(req), "push %s %.6f %s\n", node, score, node_state_name(state));
+	if (helper_send(req))
+		return 1;
+	if (helper_line(line, sizeof(line), frame_now_ms() + HELPER_TIMEOUT_MS)) {
+		helper_stop("while pushing a node's reputation");
+		return 1;
+	}
+	if (!strcmp(line, "ok")) {
+		P.deaths = 0;
+		atomic_fetch_add(&counters.slurm_pushes, 1);
+		log_debug("node %s: reputation=%.1f quorate_state=%s pushed", node, score,
+			  node_state_name(state));
+		return 0;
+	}
+	log_warning("%s", !strncmp(line, "gone ", 5) || !strncmp(line, "retry ", 6) ?
+		    strchr(line, ' ') + 1 : line);
+	return strncmp(line, "gone ", 5) ? 1 : -1;
+}
+
+/* Read every node's site (the helper does) and tell the writer. */
 static void learn_sites(void)
 {
-	node_info_msg_t *msg = NULL;
 	struct settings set;
-	struct ingest_request *req;
-	size_t n = 0, plen;
+	struct ingest_request *req = NULL;
+	size_t n = 0, cap = 0;
+	char line[512];
+	int64_t deadline = frame_now_ms() + HELPER_TIMEOUT_MS;
 
 	settings_get(&set);
-	plen = strlen(set.site_prefix);
-	if (slurm_load_node(0, &msg, SHOW_ALL) != SLURM_SUCCESS || !msg) {
-		log_debug("cannot read the nodes from slurmctld: %s", slurm_strerror(slurm_get_errno()));
+	snprintf(line, sizeof(line), "sites %s\n", set.site_prefix);
+	if (helper_send(line))
 		return;
-	}
-	req = ingest_request_new(msg->record_count);
-	for (uint32_t i = 0; req && i < msg->record_count; i++) {
-		const node_info_t *ni = &msg->node_array[i];
-		char *features, *tok, *save = NULL;
+	for (;;) {
+		char node[QMSG_NAME_MAX], site[QMSG_NAME_MAX];
 
-		if (!ni->name || !ni->features)
-			continue;
-		features = strdup(ni->features);
-		for (tok = features ? strtok_r(features, ",", &save) : NULL; tok;
-		     tok = strtok_r(NULL, ",", &save)) {
-			if (strncmp(tok, set.site_prefix, plen) || !tok[plen] ||
-			    !qmsg_valid_node(tok + plen) || !qmsg_valid_node(ni->name))
-				continue;
-			req->items[n].kind = ITEM_SITE;
-			snprintf(req->items[n].k.cluster, QMSG_NAME_MAX, "%s", local_cluster);
-			snprintf(req->items[n].k.node, QMSG_NAME_MAX, "%s", ni->name);
-			snprintf(req->items[n].site, QMSG_NAME_MAX, "%s", tok + plen);
-			n++;
+		if (helper_line(line, sizeof(line), deadline)) {
+			helper_stop("while reading the nodes' sites");
 			break;
 		}
-		free(features);
+		if (!strcmp(line, "end"))
+			break;
+		if (!strncmp(line, "retry ", 6)) {
+			log_debug("%s", line + 6);
+			break;
+		}
+		if (sscanf(line, "site %63s %63s", node, site) != 2)
+			continue;
+		if (n == cap) {
+			struct ingest_request *grown;
+
+			cap = cap ? 2 * cap : 64;
+			grown = ingest_request_new(cap);
+			if (!grown)
+				break;
+			if (req) {
+				memcpy(grown->items, req->items, n * sizeof(req->items[0]));
+				free(req);	/* the items moved, nothing of theirs to free */
+			}
+			req = grown;
+		}
+		req->items[n].kind = ITEM_SITE;
+		snprintf(req->items[n].k.cluster, QMSG_NAME_MAX, "%s", local_cluster);
+		snprintf(req->items[n].k.node, QMSG_NAME_MAX, "%s", node);
+		snprintf(req->items[n].site, QMSG_NAME_MAX, "%s", site);
+		n++;
 	}
-	free_node_msg(msg);
 	if (!req)
 		return;
 	req->n = n;
@@ -301,7 +437,10 @@ void slurm_push_stop(void)
 	pthread_mutex_unlock(&P.lock);
 	pthread_join(P.thread, NULL);
 	P.running = false;
-	slurm_fini();
+	helper_stop(NULL);	/* EOF on its stdin: it finishes and exits */
+	free(P.slurm_conf);
+	free(P.log_file);
+	P.slurm_conf = P.log_file = NULL;
 }
 
 void slurm_push_want_sites(void)

@@ -4,7 +4,9 @@
  * through libslurm, keeping the admin's other words; and learning each
  * node's site from its features.  A thread of its own: the verifier only
  * queues the latest value per node and never waits for slurmctld; failed
- * pushes are retried with back-off.
+ * pushes are retried with back-off.  The libslurm calls run in a helper
+ * process (quorated --slurm-helper, slurm_helper.c): libslurm may end the
+ * process that calls it (fatal()), and that must not be quorated.
  */
 #ifndef QUORATED_SLURM_PUSH_H
 #define QUORATED_SLURM_PUSH_H
@@ -19,8 +21,10 @@
 int slurm_conf_peek(const char *path, char *cluster, size_t clen,
 		    char *user, size_t ulen, char *err, size_t errlen);
 
-/* Initialise libslurm with slurm_conf.  0, or -1 (pushing disabled). */
-int slurm_push_init(const char *slurm_conf, char *err, size_t errlen);
+/* Get ready to push (the helper starts at the first push).  0, or -1
+ * (pushing disabled) when slurm_conf cannot be read. */
+int slurm_push_init(const char *slurm_conf, const char *log_file,
+		    char *err, size_t errlen);
 int slurm_push_start(void);
 void slurm_push_stop(void);
 
@@ -29,5 +33,9 @@ void slurm_push_want_sites(void);
 
 /* Queue (or replace) the values to push for node. */
 void slurm_push_enqueue(const char *node, double score, enum node_state state);
+
+/* The helper process's main (quorated --slurm-helper SLURM_CONF): the
+ * libslurm calls, out of the daemon's process (slurm_helper.c). */
+int slurm_helper_main(const char *slurm_conf);
 
 #endif

@@ -1,0 +1,219 @@
+/*
+ * slurm_helper.c - quorated's dealings with slurmctld, in a process of its
+ * own (`quorated --slurm-helper SLURM_CONF`, started by slurm_push.c).
+ *
+ * Node records are read with scontrol, written with libslurm's
+ * slurm_update_node().  Reading them through libslurm would load the
+ * select plugin named in slurm.conf into this process, and a select plugin
+ * that needs slurmctld's symbols (as select/reputation does) makes libslurm
+ * end the process that asks (fatal()); scontrol, built with Slurm's full
+ * library, reads them whatever the plugin.  And should libslurm end this
+ * helper anyway, the daemon logs it and starts another later.
+ *
+ * Requests on stdin, one per line; answers on stdout:
+ *   push NODE SCORE STATE  ->  ok | retry WHY | gone WHY
+ *   sites PREFIX           ->  site NODE SITE ... end | retry WHY
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <slurm/slurm.h>
+#include <slurm/slurm_errno.h>
+
+#include "node_extra.h"
+#include "qmsg.h"
+#include "slurm_push.h"
+
+#define MAX_OUTPUT (16u << 20)
+
+static const char *conf_path;
+
+/* Run `scontrol show node [NODE]`; its stdout (malloc'd) and exit status. */
+static char *scontrol_show(const char *node, int *status)
+{
+	int fds[2];
+	size_t len = 0, cap = 65536;
+	char *out = malloc(cap);
+	pid_t pid;
+
+	*status = -1;
+	if (!out || pipe(fds)) {
+		free(out);
+		return NULL;
+	}
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = { "scontrol", "show", "node", (char *)node, NULL };
+
+		dup2(fds[1], STDOUT_FILENO);
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		setenv("SLURM_CONF", conf_path, 1);
+		if (!getenv("PATH"))
+			setenv("PATH", "/usr/bin:/bin", 1);
+		execvp("scontrol", argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		free(out);
+		return NULL;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 == cap) {
+			char *grown = cap >= MAX_OUTPUT ? NULL : realloc(out, cap * 2);
+
+			if (!grown)
+				break;
+			out = grown;
+			cap *= 2;
+		}
+		n = read(fds[0], out + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	out[len] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+	return out;
+}
+
+/* The value of "   KEY=..." on its own line of a node's block, or NULL. */
+static const char *line_value(const char *block, const char *key, char *buf, size_t len)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = block; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		const char *q = p + strspn(p, " ");
+
+		if (p != block && !strncmp(p, "NodeName=", 9))
+			break;	/* the next node's block */
+		if (!strncmp(q, key, klen) && q[klen] == '=') {
+			size_t n = strcspn(q + klen + 1, "\n");
+
+			snprintf(buf, len, "%.*s", (int)n, q + klen + 1);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/* Write score and state into node's Extra, keeping the admin's words. */
+static void push(char *node, double score, const char *state_name)
+{
+	update_node_msg_t upd;
+	enum node_state state;
+	char extra[1024], old[1024], *out;
+	const char *cur;
+	int status, e;
+
+	if (node_state_parse(state_name, &state) || state == NODE_NEUTRAL) {
+		printf("gone bad state '%s'\n", state_name);
+		return;
+	}
+	out = scontrol_show(node, &status);
+	if (!out) {
+		printf("retry cannot run scontrol: %s\n", strerror(errno));
+		return;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || strncmp(out, "NodeName=", 9)) {
+		bool unknown = strstr(out, "not found") != NULL;
+
+		out[strcspn(out, "\n")] = '\0';
+		printf("%s scontrol show node %s: %s\n", unknown ? "gone" : "retry", node,
+		       *out ? out : "failed");
+		free(out);
+		return;
+	}
+	cur = line_value(out, "Extra", old, sizeof(old));
+	if (node_extra_format(cur, score, state, extra, sizeof(extra)) < 0) {
+		free(out);
+		printf("gone node %s: its Extra field is too long to add quorate's words\n", node);
+		return;
+	}
+	free(out);
+	if (cur && !strcmp(cur, extra)) {
+		printf("ok\n");
+		return;
+	}
+	slurm_init_update_node_msg(&upd);
+	upd.node_names = node;
+	upd.extra = extra;
+	if (slurm_update_node(&upd) != SLURM_SUCCESS) {
+		e = slurm_get_errno();
+		printf("%s cannot update node %s: %s\n", e == ESLURM_INVALID_NODE_NAME ? "gone" : "retry",
+		       node, slurm_strerror(e));
+		return;
+	}
+	printf("ok\n");
+}
+
+/* Each node's site: its feature that starts with prefix. */
+static void sites(const char *prefix)
+{
+	size_t plen = strlen(prefix);
+	char *out, features[4096], name[QMSG_NAME_MAX];
+	int status;
+
+	out = scontrol_show(NULL, &status);
+	if (!out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		printf("retry scontrol show node failed\n");
+		free(out);
+		return;
+	}
+	for (char *p = strstr(out, "NodeName="); p; p = strstr(p + 1, "\nNodeName=")) {
+		char *tok, *save = NULL;
+
+		if (*p == '\n')
+			p++;
+		if (sscanf(p, "NodeName=%63s", name) != 1 || !qmsg_valid_node(name) ||
+		    !line_value(p, "AvailableFeatures", features, sizeof(features)))
+			continue;
+		for (tok = strtok_r(features, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			if (!strncmp(tok, prefix, plen) && tok[plen] && qmsg_valid_node(tok + plen)) {
+				printf("site %s %s\n", name, tok + plen);
+				break;
+			}
+		}
+	}
+	free(out);
+	printf("end\n");
+}
+
+int slurm_helper_main(const char *slurm_conf)
+{
+	char line[1024];
+
+	signal(SIGPIPE, SIG_DFL);	/* the daemon gone: end quietly */
+	conf_path = slurm_conf;
+	slurm_init(slurm_conf);
+	while (fgets(line, sizeof(line), stdin)) {
+		char cmd[16], a[QMSG_NAME_MAX], b[QMSG_NAME_MAX];
+		double score;
+
+		if (sscanf(line, "push %63s %lf %63s", a, &score, b) == 3)
+			push(a, score, b);
+		else if (sscanf(line, "sites %63s", a) == 1)
+			sites(a);
+		else if (sscanf(line, "%15s", cmd) == 1)
+			printf("gone unknown request '%s'\n", cmd);
+		fflush(stdout);
+	}
+	slurm_fini();
+	return 0;
+}
