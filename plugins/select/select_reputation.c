@@ -13,9 +13,12 @@
  * cons_tres with the very arguments it was given.
  *
  * The plugin is loaded by slurmctld, slurmd, slurmstepd and the commands;
- * it references no slurmctld-only symbol except last_job_update, weakly.
+ * the slurmctld globals it uses are defined here as fallbacks (see below).
  */
 #include "config.h"	/* Slurm's: this file is built against its source */
+/* First: renames Slurm's functions to the slurm_* aliases that the public
+ * libslurm exports too, so the commands can call into us (as cons_tres). */
+#include "src/common/slurm_xlator.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -47,9 +50,19 @@ const char plugin_type[] = "select/reputation";
 const uint32_t plugin_id = 150;
 const uint32_t plugin_version = SLURM_VERSION_NUMBER;
 
-/* Only slurmctld has them; weak references keep the commands loading us. */
-extern time_t last_job_update __attribute__((weak));
-extern time_t last_part_update __attribute__((weak));
+/*
+ * slurmctld's globals, defined here too, as select/cons_tres does: inside
+ * slurmctld (and slurmd, via libslurmfull) the dynamic linker binds our
+ * references to the daemon's definitions, which come first in the lookup
+ * scope; in programs built on the public libslurm, which has none of them,
+ * these definitions satisfy the references so that dlopen succeeds.  They
+ * are exported (select_reputation.map) for that interposition to happen.
+ */
+time_t last_job_update;
+time_t last_part_update;
+time_t last_node_update;
+int node_record_count;
+node_record_t **node_record_table_ptr;
 
 #define INNER_TYPE "select/cons_tres"
 
@@ -383,8 +396,7 @@ static void reason_set(job_record_t *job, const char *text)
 	xfree(job->state_desc);
 	job->state_desc = xstrdup(text);
 	job->state_reason = WAIT_BLOCK_MAX_ERR;
-	if (&last_job_update)
-		last_job_update = time(NULL);
+	last_job_update = time(NULL);
 	debug("%s: %pJ pending: %s", plugin_type, job, text);
 }
 
@@ -455,7 +467,7 @@ static bool runs_without_filter(job_record_t *job, bitstr_t *unfiltered,
 static unsigned partition_sites(job_record_t *job)
 {
 	bitstr_t *part = job->part_ptr ? job->part_ptr->node_bitmap : NULL;
-	time_t part_update = &last_part_update ? last_part_update : 0;
+	time_t part_update = last_part_update;
 	bool cacheable = !job->details->exc_node_bitmap;
 	bitstr_t *nodes;
 	unsigned sites;
