@@ -16,7 +16,7 @@ t_eq "sinfo shows 4 idle nodes" "$(sinfo -h -o '%D %t')" "4 idle"
 t_eq "features spread over 2 sites" \
 	"$(sinfo -h -N -o '%N %f' | sort | tr '\n' ' ')" "n1 site_a n2 site_a n3 site_b n4 site_b "
 
-names=$(timeout 60 srun -N4 printenv SLURMD_NODENAME 2>&1 | sort -u | tr '\n' ' ')
+names=$(timeout 60 srun -Q -N4 printenv SLURMD_NODENAME 2>&1 | sort -u | tr '\n' ' ')
 t_eq "srun -N4 runs on 4 distinct nodes" "$names" "n1 n2 n3 n4 "
 
 out=$T_TMP/job.out
@@ -27,9 +27,9 @@ t_eq "sbatch job wrote its output file" "$(cat "$out" 2>/dev/null | tr '\n' ' ')
 
 mpi=$T_BUILD/testsuite/integration/mpi_allreduce
 t_eq "srun --mpi=pmix -n 4 all-reduces the right sum" \
-	"$(timeout 120 srun --mpi=pmix -n 4 "$mpi" 2>&1)" "allreduce ok: 4 ranks, sum 10"
+	"$(timeout 120 srun -Q --mpi=pmix -n 4 "$mpi" 2>&1)" "allreduce ok: 4 ranks, sum 10"
 t_eq "srun --mpi=pmix over 4 nodes, 8 ranks" \
-	"$(timeout 120 srun --mpi=pmix -N4 -n 8 "$mpi" 2>&1)" "allreduce ok: 8 ranks, sum 36"
+	"$(timeout 120 srun -Q --mpi=pmix -N4 -n 8 "$mpi" 2>&1)" "allreduce ok: 8 ranks, sum 36"
 
 t_eq "PostgreSQL answers select 1" "$(psql -X -tAc 'select 1' 2>&1)" "1"
 chain=$(curl -s -m 10 -X POST -H 'Content-Type: application/json' \

@@ -75,7 +75,7 @@ job=$(cd "$T_TMP" && sbatch --parsable -N1 -o "$out" --wrap 'env | grep -cE "^SL
 t_wait_job "$job" 120 >/dev/null
 t_eq "a job without --replicas records nothing" "$(cat "$out")" "0"
 t_eq "srun --replicas=2 -N2 runs (one task per node)" \
-	"$(timeout 60 srun --replicas=2 -N2 echo ok 2>&1 | tr '\n' ' ')" "ok ok "
+	"$(timeout 60 srun -Q --replicas=2 -N2 echo ok 2>&1 | tr '\n' ' ')" "ok ok "
 
 # plugstack.conf arguments: a copy of slurm.conf pointing at another file
 sed "s|^PlugStackConfig=.*|PlugStackConfig=$T_TMP/plugstack.conf|" "$SLURM_CONF" > "$T_TMP/slurm.conf"
