@@ -183,6 +183,8 @@ static char *batch_sql(void)
 	sql = malloc(cap);
 	if (!sql)
 		return NULL;
+	/* SQL-CONSTANT: only the constant stmts[].sql, their placeholders
+	 * renumbered, go into this text; values stay parameters. */
 	len += (size_t)snprintf(sql + len, cap - len, "WITH ");
 	for (int s = 0; s < STMT_COUNT; s++) {
 		const char *p = stmts[s].sql;
@@ -949,6 +951,7 @@ static int prepare_loads(PGconn *conn, char *err, size_t errlen)
 		char sql[1024];
 		PGresult *res;
 
+		/* SQL-CONSTANT: two string constants joined. */
 		snprintf(sql, sizeof(sql), "%s%s", KEYS_BY_LIST, load_tails[i]);
 		res = PQprepare(conn, load_names[i], sql, 0, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -971,6 +974,7 @@ static PGresult *load_query(PGconn *conn, bool by_list, int which,
 	if (by_list) {
 		res = PQexecPrepared(conn, load_names[which], 3, params, NULL, NULL, 0);
 	} else {
+		/* SQL-CONSTANT: two string constants joined. */
 		snprintf(sql, sizeof(sql), "%s%s", KEYS_UNSETTLED, load_tails[which]);
 		res = PQexec(conn, sql);
 	}

@@ -6,8 +6,15 @@
  * quorated gives only after the commit).  Every step has 3 replicas and a
  * quorum of 2; one step in ten has a disagreeing replica.
  *
- * Prints one line of key=value: requests, results, errors, seconds,
- * results_per_s, p50_ms, p99_ms (request latency).
+ * With --count N it sends exactly N results (N/3 steps) instead, and with
+ * --retry-for S retries a request that failed transiently (quorated down,
+ * its database down: what a spooling sender does) for up to S seconds, so
+ * that every result ends acknowledged or counted as an error
+ * (testsuite/integration/t80 kills quorated and restarts PostgreSQL under
+ * it).
+ *
+ * Prints one line of key=value: requests, results, errors, retries,
+ * seconds, results_per_s, p50_ms, p99_ms (request latency).
  */
 #include "config.h"
 
@@ -19,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "qclient.h"
 
@@ -29,6 +37,8 @@ static struct {
 	int threads, batch;
 	double duration;
 	uint32_t job_base;
+	uint64_t count;			/* 0: for DURATION; else exactly this many results */
+	double retry_for;		/* seconds to retry a transient failure; 0: never */
 	atomic_uint_fast64_t next_step;	/* global step counter: job_base + n / 1000, n % 1000 */
 	atomic_bool stop;
 } O = { .host = "127.0.0.1", .threads = 8, .batch = 1, .duration = 10 };
@@ -37,7 +47,7 @@ struct worker {
 	pthread_t thread;
 	double *lat;		/* ms per request */
 	size_t nlat, cap;
-	uint64_t results, errors;
+	uint64_t results, errors, retries;
 	char first_error[320];
 };
 
@@ -69,7 +79,9 @@ static void *run(void *arg)
 		return NULL;
 	}
 	while (!atomic_load(&O.stop)) {
-		double t0;
+		double t0, first;
+		int n = 0;
+		bool again;
 
 		for (int i = 0; i < O.batch; i++) {
 			struct qclient_result *x = &r[i];
@@ -78,6 +90,11 @@ static void *run(void *arg)
 				step = atomic_fetch_add(&O.next_step, 1);
 				replica = 0;
 			}
+			if (O.count && step >= O.count / 3) {
+				replica = 3;
+				break;
+			}
+			n++;
 			memset(x, 0, sizeof(*x));
 			x->job_id = O.job_base + (uint32_t)(step / 1000);
 			x->step_id = (uint32_t)(step % 1000);
@@ -90,13 +107,38 @@ static void *run(void *arg)
 			x->runtime = 1;
 			replica++;
 		}
-		t0 = now_ms();
-		if (qclient_send_results(c, r, (size_t)O.batch, acks, &e) != QCLIENT_OK) {
-			w->errors += (uint64_t)O.batch;
-			if (!w->first_error[0])
-				snprintf(w->first_error, sizeof(w->first_error), "%s (%s)", e.message, e.code);
+		if (n == 0)
+			break;		/* --count reached */
+		first = t0 = now_ms();
+		do {
+			enum qclient_class cls = qclient_send_results(c, r, (size_t)n, acks, &e);
+
+			again = false;
+			if (cls == QCLIENT_OK)
+				for (int i = 0; i < n; i++)
+					again |= acks[i].cls == QCLIENT_TRANSIENT;
+			else
+				again = cls == QCLIENT_TRANSIENT;
+			if (again && O.retry_for > 0 && now_ms() - first < O.retry_for * 1e3) {
+				/* Resend the whole request: a result already stored
+				 * is acknowledged again as a duplicate. */
+				w->retries++;
+				qclient_disconnect(c);
+				usleep(100000);
+				t0 = now_ms();
+				continue;
+			}
+			if (cls != QCLIENT_OK) {
+				w->errors += (uint64_t)n;
+				if (!w->first_error[0])
+					snprintf(w->first_error, sizeof(w->first_error), "%s (%s)",
+						 e.message, e.code);
+				n = 0;
+			}
+			again = false;
+		} while (again);
+		if (n == 0)
 			continue;
-		}
 		if (w->nlat == w->cap) {
 			size_t cap = w->cap ? 2 * w->cap : 4096;
 			double *v = realloc(w->lat, cap * sizeof(double));
@@ -107,7 +149,7 @@ static void *run(void *arg)
 			w->cap = cap;
 		}
 		w->lat[w->nlat++] = now_ms() - t0;
-		for (int i = 0; i < O.batch; i++) {
+		for (int i = 0; i < n; i++) {
 			if (acks[i].cls == QCLIENT_OK) {
 				w->results++;
 			} else {
@@ -138,16 +180,18 @@ int main(int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "job-base", required_argument, NULL, 'j' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "retry-for", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct worker *w;
 	double start, secs, *all;
 	size_t n = 0;
-	uint64_t results = 0, errors = 0;
+	uint64_t results = 0, errors = 0, retries = 0;
 	const char *first_error = "";
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "s:m:c:b:d:j:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:m:c:b:d:j:n:r:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': {
 			char *colon = strrchr(optarg, ':');
@@ -166,15 +210,20 @@ int main(int argc, char **argv)
 		case 'b': O.batch = atoi(optarg); break;
 		case 'd': O.duration = atof(optarg); break;
 		case 'j': O.job_base = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'n': O.count = strtoull(optarg, NULL, 10); break;
+		case 'r': O.retry_for = atof(optarg); break;
 		default:
 			fprintf(stderr, "usage: ingest_load --server HOST:PORT [--munge-socket S] "
-				"[--threads N] [--batch 1..64] [--duration S] [--job-base J]\n");
+				"[--threads N] [--batch 1..64] [--duration S | --count N] [--retry-for S] "
+				"--job-base J\n");
 			return 2;
 		}
 	}
 	if (!O.port || O.threads < 1 || O.threads > 512 || O.batch < 1 ||
-	    O.batch > QCLIENT_MAX_BATCH || O.duration <= 0 || !O.job_base) {
-		fprintf(stderr, "ingest_load: need --server, --job-base; threads 1..512, batch 1..64\n");
+	    O.batch > QCLIENT_MAX_BATCH || O.duration <= 0 || !O.job_base || O.retry_for < 0 ||
+	    (O.count && O.count % 3)) {
+		fprintf(stderr, "ingest_load: need --server, --job-base; threads 1..512, batch 1..64, "
+			"--count a multiple of 3 (3 replicas a step)\n");
 		return 2;
 	}
 	w = calloc((size_t)O.threads, sizeof(*w));
@@ -184,19 +233,20 @@ int main(int argc, char **argv)
 	for (int i = 0; i < O.threads; i++)
 		if (pthread_create(&w[i].thread, NULL, run, &w[i]))
 			return 1;
-	{
+	if (!O.count) {
 		struct timespec ts = { .tv_sec = (time_t)O.duration,
 				       .tv_nsec = (long)((O.duration - (double)(time_t)O.duration) * 1e9) };
 
 		while (nanosleep(&ts, &ts) && errno == EINTR)
 			;
+		atomic_store(&O.stop, true);
 	}
-	atomic_store(&O.stop, true);
 	for (int i = 0; i < O.threads; i++) {
 		pthread_join(w[i].thread, NULL);
 		n += w[i].nlat;
 		results += w[i].results;
 		errors += w[i].errors;
+		retries += w[i].retries;
 		if (!first_error[0] && w[i].first_error[0])
 			first_error = w[i].first_error;
 	}
@@ -209,9 +259,9 @@ int main(int argc, char **argv)
 		for (size_t j = 0; j < w[i].nlat; j++)
 			all[n++] = w[i].lat[j];
 	qsort(all, n, sizeof(double), cmp_double);
-	printf("requests=%zu results=%llu errors=%llu seconds=%.2f results_per_s=%.0f "
+	printf("requests=%zu results=%llu errors=%llu retries=%llu seconds=%.2f results_per_s=%.0f "
 	       "p50_ms=%.2f p99_ms=%.2f\n", n, (unsigned long long)results,
-	       (unsigned long long)errors, secs, (double)results / secs,
+	       (unsigned long long)errors, (unsigned long long)retries, secs, (double)results / secs,
 	       n ? all[n / 2] : 0, n ? all[(size_t)((double)n * 0.99)] : 0);
 	if (errors)
 		fprintf(stderr, "ingest_load: first error: %s\n", first_error);
