@@ -20,6 +20,7 @@
 #include "ingest.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "slurm_push.h"
 #include "store.h"
 #include "verdict.h"
@@ -1156,6 +1157,14 @@ static int load_missing_steps(struct ingest_request *reqs, char *err, size_t err
 	return rv;
 }
 
+static double mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Run requests through the verifier and commit them; answer each.
  * Returns the store's verdict on the transaction. */
 static enum store_rc process(struct ingest_request *reqs, bool with_tick, double now)
@@ -1163,6 +1172,7 @@ static enum store_rc process(struct ingest_request *reqs, bool with_tick, double
 	char err[512];
 	enum store_rc rc;
 	bool lost;
+	double t0;
 
 	W.batch++;
 	W.batch_oom = false;
@@ -1205,8 +1215,10 @@ static enum store_rc process(struct ingest_request *reqs, bool with_tick, double
 		committed();
 		return STORE_OK;
 	}
+	t0 = mono_seconds();
 	rc = store_tx_commit(W.conn, W.tx, err, sizeof(err));
 	if (rc == STORE_OK) {
+		metrics_observe_commit(mono_seconds() - t0);
 		store_tx_reset(W.tx);
 		atomic_fetch_add(&counters.commits, 1);
 		committed();

@@ -32,6 +32,7 @@
 #include "ingest.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "qconf.h"
 #include "slurm_push.h"
 #include "store.h"
@@ -434,6 +435,7 @@ int main(int argc, char **argv)
 		log_error("%s: node reputations will not be pushed to slurmctld", err);
 
 	if (listener_init(conf.listen_address, conf.listen_port, err, sizeof(err)) ||
+	    metrics_init(conf.metrics_address, conf.metrics_port, conf.database, err, sizeof(err)) ||
 	    (conf.pid_file && write_pidfile(conf.pid_file, err, sizeof(err)))) {
 		log_error("%s", err);
 		startup_done(1, "%s", err);
@@ -449,7 +451,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	err[0] = '\0';
-	if (waiters_start() || ingest_start() || slurm_push_start() ||
+	if (waiters_start() || ingest_start() || slurm_push_start() || metrics_start() ||
 	    work_init((int)conf.worker_threads, conf.munge_socket, err, sizeof(err))) {
 		log_error("cannot start: %s", err[0] ? err : strerror(errno));
 		startup_done(1, "cannot start threads");
@@ -482,8 +484,10 @@ stop:
 	ingest_stop();		/* commit and answer what is queued */
 	waiters_stop();		/* "retry_later" to whoever still waits */
 	slurm_push_stop();
+	metrics_stop();
 	log_info("quorated stopped");
 out:
+	metrics_stop();		/* nothing when stopped above or never started */
 	listener_fini();
 	store_pool_fini();
 	if (conf.pid_file && pid_fd >= 0) {
