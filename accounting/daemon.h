@@ -84,5 +84,7 @@ void daemon_thread_init(const char *name);
 
 /* Seconds since the epoch, as a double (event and report times). */
 double now_seconds(void);
+/* Seconds of CLOCK_MONOTONIC, for durations. */
+double mono_seconds(void);
 
 #endif

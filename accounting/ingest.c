@@ -1157,14 +1157,6 @@ static int load_missing_steps(struct ingest_request *reqs, char *err, size_t err
 	return rv;
 }
 
-static double mono_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Run requests through the verifier and commit them; answer each.
  * Returns the store's verdict on the transaction. */
 static enum store_rc process(struct ingest_request *reqs, bool with_tick, double now)

@@ -171,19 +171,11 @@ static PGresult *db_query(const char *sql)
 	return res;
 }
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The database's part; returns whether the database answered. */
 static bool render_database(FILE *f)
 {
 	PGresult *nodes = NULL, *outbox = NULL, *has_outbox = NULL;
-	double t0 = mono(), took;
+	double t0 = mono_seconds(), took;
 	bool up = db_ready();
 
 	if (up)
@@ -198,7 +190,7 @@ static bool render_database(FILE *f)
 				  "LEFT JOIN chain_outbox o ON o.state = s.state "
 				  "GROUP BY s.state ORDER BY s.state");
 	up = up && nodes;
-	took = mono() - t0;
+	took = mono_seconds() - t0;
 
 	family(f, "quorate_database_up", "gauge",
 	       "Whether the metrics' own database query succeeded (1) or not (0).");
@@ -245,7 +237,7 @@ static bool render_database(FILE *f)
 
 static bool wait_fd(int fd, short events, double deadline)
 {
-	int ms = (int)((deadline - mono()) * 1000);
+	int ms = (int)((deadline - mono_seconds()) * 1000);
 	struct pollfd p = { .fd = fd, .events = events };
 
 	return ms > 0 && poll(&p, 1, ms) == 1 && !(p.revents & POLLNVAL);
@@ -282,7 +274,7 @@ static void serve(int fd)
 {
 	char req[REQUEST_MAX + 1], method[8], path[256];
 	size_t len = 0;
-	double deadline = mono() + IO_DEADLINE_MS / 1000.0;
+	double deadline = mono_seconds() + IO_DEADLINE_MS / 1000.0;
 	bool head;
 
 	/* Read up to the end of the request head. */
@@ -325,12 +317,12 @@ static void serve(int fd)
 		render_counters(f);
 		render_database(f);
 		family(f, "quorate_up_seconds", "gauge", "Seconds since quorated started.");
-		fprintf(f, "quorate_up_seconds %.3f\n", mono() - M.started_at);
+		fprintf(f, "quorate_up_seconds %.3f\n", mono_seconds() - M.started_at);
 		family(f, "quorate_build_info", "gauge", "quorated's version, as a label; always 1.");
 		fprintf(f, "quorate_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
 		if (fclose(f) == 0)
 			answer(fd, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", text, n,
-			       head, mono() + IO_DEADLINE_MS / 1000.0);
+			       head, mono_seconds() + IO_DEADLINE_MS / 1000.0);
 		free(text);
 	} else if (strcmp(path, "/healthz") == 0) {
 		/* Healthy: accepting reports, i.e. the database answers. */
@@ -409,7 +401,7 @@ int metrics_init(const char *address, long port, const char *conninfo,
 
 int metrics_start(void)
 {
-	M.started_at = mono();
+	M.started_at = mono_seconds();
 	if (M.fd < 0)
 		return 0;
 	if (pthread_create(&M.thread, NULL, metrics_thread, NULL) != 0)

@@ -152,6 +152,14 @@ double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* -------------------------------------------------------- daemonizing -- */
 
 static int status_fd = -1;	/* the waiting parent's pipe, until start-up ends */
