@@ -1,0 +1,279 @@
+/*
+ * tools.c - quorate-train's other subcommands: convert (IDX to HDF5) and
+ * roofline (how close a training step comes to OpenBLAS sgemm's speed on
+ * the step's own matrix shapes).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "backend.h"
+#include "dataset.h"
+#include "model.h"
+#include "optim.h"
+#include "rng.h"
+#include "train.h"
+
+static int parse_count(const char *cmd, const char *opt, const char *arg, long lo, long hi,
+		       long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < lo || v > hi) {
+		fprintf(stderr, "quorate-train %s: error: %s: '%s' is not a whole number in "
+			"%ld..%ld\n", cmd, opt, arg, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static void unknown_option(const char *cmd, char **argv, int c)
+{
+	const char *opt = argv[optind - 1] ? argv[optind - 1] : "?";
+
+	if (c == ':')
+		fprintf(stderr, "quorate-train %s: error: option '%s' needs a value\n", cmd, opt);
+	else
+		fprintf(stderr, "quorate-train %s: error: unknown option '%s' "
+			"(see quorate-train --help)\n", cmd, opt);
+}
+
+int train_convert_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *data = DATASET_DEFAULT_DIR, *output = NULL;
+	struct data_split d;
+	char err[2048];
+	long limit = 0;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': data = optarg; break;
+		case 'o': output = optarg; break;
+		case 'l':
+			if (parse_count("convert", "--limit", optarg, 1, 100000000, &limit))
+				return 2;
+			break;
+		default:
+			unknown_option("convert", argv, c);
+			return 2;
+		}
+	}
+	if (!output || optind < argc) {
+		fprintf(stderr, "quorate-train convert: error: %s\n", optind < argc ?
+			"unexpected argument" : "--output FILE.h5 is required");
+		return 2;
+	}
+	if (dataset_load(data, &d, err, sizeof(err))) {
+		fprintf(stderr, "quorate-train convert: error: %s\n", err);
+		return 1;
+	}
+	dataset_limit(&d, (uint32_t)limit);
+	if (dataset_write_hdf5(output, &d, err, sizeof(err))) {
+		fprintf(stderr, "quorate-train convert: error: %s\n", err);
+		dataset_free(&d);
+		return 1;
+	}
+	printf("%s: %u training and %u test images of %ux%u\n", output, d.train.count,
+	       d.test.count, d.train.rows, d.train.cols);
+	dataset_free(&d);
+	return 0;
+}
+
+/* Seconds per call of one sgemm shape, timed for about `budget` seconds. */
+static double time_gemm(const struct gemm_shape *s, double budget)
+{
+	size_t a = (size_t)s->m * s->k, b = (size_t)s->k * s->n, cc = (size_t)s->m * s->n;
+	float *A = malloc(a * sizeof(float)), *B = malloc(b * sizeof(float));
+	float *C = malloc(cc * sizeof(float));
+	double t0, elapsed;
+	long reps = 0;
+
+	if (!A || !B || !C) {
+		free(A);
+		free(B);
+		free(C);
+		return -1;
+	}
+	for (size_t i = 0; i < a; i++)
+		A[i] = (float)(i % 7) * 0.1f;
+	for (size_t i = 0; i < b; i++)
+		B[i] = (float)(i % 5) * 0.1f;
+	cblas_sgemm(CblasRowMajor, s->trans_a ? CblasTrans : CblasNoTrans,
+		    s->trans_b ? CblasTrans : CblasNoTrans, s->m, s->n, s->k, 1.0f,
+		    A, s->trans_a ? s->m : s->k, B, s->trans_b ? s->k : s->n, 0.0f, C, s->n);
+	t0 = train_now();
+	do {
+		cblas_sgemm(CblasRowMajor, s->trans_a ? CblasTrans : CblasNoTrans,
+			    s->trans_b ? CblasTrans : CblasNoTrans, s->m, s->n, s->k, 1.0f,
+			    A, s->trans_a ? s->m : s->k, B, s->trans_b ? s->k : s->n, 0.0f, C, s->n);
+		reps++;
+		elapsed = train_now() - t0;
+	} while (elapsed < budget);
+	free(A);
+	free(B);
+	free(C);
+	return elapsed / (double)reps;
+}
+
+int train_roofline_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "model", required_argument, NULL, 'm' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "optimizer", required_argument, NULL, 'o' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum model_kind kind = MODEL_MLP;
+	enum optim_kind okind = OPTIM_ADAM;
+	long batch = 64, threads = 0, seconds = 2;
+	bool json = false;
+	struct model_config cfg;
+	struct optim_config oc;
+	struct input_norm norm = { 0.2860f, 0.3530f };
+	struct gemm_shape shapes[3 * MODEL_MAX_LAYERS];
+	struct data_split d;
+	struct backend *b;
+	struct batch_result r;
+	struct rng rng;
+	uint32_t *idx;
+	double gemm_time = 0, gemm_flops = 0, step_time, t0, flops;
+	long steps = 0;
+	int nshapes, c;
+	char err[1024];
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (model_kind_parse(optarg, &kind)) {
+				fprintf(stderr, "quorate-train roofline: error: --model: '%s' is not "
+					"a model (allowed: mlp, cnn)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'o':
+			if (optim_kind_parse(optarg, &okind)) {
+				fprintf(stderr, "quorate-train roofline: error: --optimizer: '%s' is "
+					"not an optimizer (allowed: sgd, adam)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'b':
+			if (parse_count("roofline", "--batch", optarg, 1, 65536, &batch))
+				return 2;
+			break;
+		case 't':
+			if (parse_count("roofline", "--threads", optarg, 1, 1024, &threads))
+				return 2;
+			break;
+		case 's':
+			if (parse_count("roofline", "--seconds", optarg, 1, 600, &seconds))
+				return 2;
+			break;
+		case 'j': json = true; break;
+		default:
+			unknown_option("roofline", argv, c);
+			return 2;
+		}
+	}
+	if (threads > 0)
+		openblas_set_num_threads((int)threads);
+	threads = openblas_get_num_threads();
+	model_config_default(&cfg, kind, 28, 28, DATASET_CLASSES);
+	optim_config_default(&oc, okind);
+	oc.total_steps = 1000000;
+	b = backend_cpu_create(&cfg, &oc, (int)batch, norm, 1, err, sizeof(err));
+	if (!b) {
+		fprintf(stderr, "quorate-train roofline: error: %s\n", err);
+		return 1;
+	}
+	/* Synthetic images: the arithmetic does not depend on the pixels. */
+	memset(&d, 0, sizeof(d));
+	d.train.count = (uint32_t)batch;
+	d.train.rows = d.train.cols = 28;
+	d.train.images = malloc((size_t)batch * 784);
+	d.train.labels = malloc((size_t)batch);
+	idx = malloc((size_t)batch * sizeof(uint32_t));
+	if (!d.train.images || !d.train.labels || !idx) {
+		fprintf(stderr, "quorate-train roofline: error: out of memory\n");
+		return 1;
+	}
+	rng_seed(&rng, 42);
+	for (size_t i = 0; i < (size_t)batch * 784; i++)
+		d.train.images[i] = (uint8_t)rng_below(&rng, 256);
+	for (long i = 0; i < batch; i++) {
+		d.train.labels[i] = (uint8_t)rng_below(&rng, DATASET_CLASSES);
+		idx[i] = (uint32_t)i;
+	}
+
+	nshapes = model_gemm_shapes(&b->layout, (int)batch, shapes, 3 * MODEL_MAX_LAYERS);
+	for (int i = 0; i < nshapes; i++) {
+		double t = time_gemm(&shapes[i], (double)seconds / 2 / nshapes);
+
+		gemm_time += t;
+		gemm_flops += 2.0 * shapes[i].m * shapes[i].n * shapes[i].k;
+		if (!json)
+			printf("  sgemm %c%c m=%-6d n=%-6d k=%-6d %8.1f GFLOP/s\n",
+			       shapes[i].trans_a ? 'T' : 'N', shapes[i].trans_b ? 'T' : 'N',
+			       shapes[i].m, shapes[i].n, shapes[i].k,
+			       2.0 * shapes[i].m * shapes[i].n * shapes[i].k / t * 1e-9);
+	}
+	for (int i = 0; i < 3; i++) {
+		b->ops->train_batch(b, &d.train, idx, (int)batch, &r);
+		b->ops->apply_update(b, 1.0f / (float)batch, 1e-4f, i);
+	}
+	t0 = train_now();
+	do {
+		b->ops->train_batch(b, &d.train, idx, (int)batch, &r);
+		b->ops->apply_update(b, 1.0f / (float)batch, 1e-4f, steps + 3);
+		steps++;
+		step_time = train_now() - t0;
+	} while (step_time < (double)seconds / 2);
+	step_time /= (double)steps;
+	flops = model_train_flops(&b->layout) * (double)batch;
+	if (json)
+		printf("{\"model\":\"%s\",\"batch\":%ld,\"optimizer\":\"%s\",\"threads\":%ld,"
+		       "\"gemm_gflops\":%.2f,\"step_gflops\":%.2f,\"fraction\":%.4f,"
+		       "\"samples_per_s\":%.1f,\"step_ms\":%.4f,\"gemm_ms\":%.4f}\n",
+		       model_kind_name(kind), batch, optim_kind_name(okind), threads,
+		       gemm_flops / gemm_time * 1e-9, flops / step_time * 1e-9,
+		       gemm_time / step_time, (double)batch / step_time, step_time * 1e3,
+		       gemm_time * 1e3);
+	else
+		printf("%s, batch %ld, %s, %ld OpenBLAS thread%s (%s)\n"
+		       "  sgemm on the step's %d shapes: %.1f GFLOP/s (%.3f ms per step)\n"
+		       "  training step: %.1f GFLOP/s, %.3f ms, %.0f samples/s\n"
+		       "  roofline: %.1f %% of sgemm's speed on the same shapes\n",
+		       model_kind_name(kind), batch, optim_kind_name(okind), threads,
+		       threads > 1 ? "s" : "", openblas_get_corename(), nshapes,
+		       gemm_flops / gemm_time * 1e-9, gemm_time * 1e3, flops / step_time * 1e-9,
+		       step_time * 1e3, (double)batch / step_time, 100.0 * gemm_time / step_time);
+	backend_destroy(b);
+	dataset_free(&d);
+	free(idx);
+	return 0;
+}
