@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef USE_MPI
 #include <mpi.h>
@@ -132,6 +133,26 @@ struct mpi_impl {
 	MPI_Comm group;
 };
 
+/* Ranks of the group on this host, by host name: they share its CPUs.
+ * (MPI_COMM_TYPE_SHARED would see the virtual cluster's nodes, which are
+ * slurmds on one host, as different machines.) */
+static int count_same_host(MPI_Comm group, int size)
+{
+	char me[HOST_NAME_MAX + 1] = "", *all;
+	int count = 0;
+
+	if (gethostname(me, sizeof(me)))
+		return 1;
+	all = calloc((size_t)size, sizeof(me));
+	if (!all)
+		return 1;
+	if (MPI_Allgather(me, sizeof(me), MPI_CHAR, all, sizeof(me), MPI_CHAR, group) == MPI_SUCCESS)
+		for (int r = 0; r < size; r++)
+			count += !strncmp(all + (size_t)r * sizeof(me), me, sizeof(me));
+	free(all);
+	return count > 0 ? count : 1;
+}
+
 bool comm_have_mpi(void)
 {
 	return true;
@@ -140,10 +161,13 @@ bool comm_have_mpi(void)
 int comm_init(int *argc, char ***argv, struct comm *c, char *err, size_t errlen)
 {
 	struct mpi_impl *impl;
-	MPI_Comm local;
 	int sizes[2];
 
 	memset(c, 0, sizeof(*c));
+	/* More ranks than cores is common here (tests, a laptop): let a rank
+	 * waiting for a message give its core to one that computes.  An
+	 * explicit setting in the environment wins. */
+	setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
 	if (MPI_Init(argc, argv) != MPI_SUCCESS) {
 		snprintf(err, errlen, "MPI_Init failed");
 		return -1;
@@ -168,13 +192,7 @@ int comm_init(int *argc, char ***argv, struct comm *c, char *err, size_t errlen)
 	MPI_Comm_set_errhandler(impl->group, MPI_ERRORS_RETURN);
 	MPI_Comm_rank(impl->group, &c->rank);
 	MPI_Comm_size(impl->group, &c->size);
-	if (MPI_Comm_split_type(impl->group, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL,
-				&local) == MPI_SUCCESS) {
-		MPI_Comm_size(local, &c->local_size);
-		MPI_Comm_free(&local);
-	} else {
-		c->local_size = 1;
-	}
+	c->local_size = count_same_host(impl->group, c->size);
 	/* Every group must be as large as the others for replicas to agree. */
 	sizes[0] = c->size;
 	sizes[1] = -c->size;

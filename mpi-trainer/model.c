@@ -361,6 +361,28 @@ static void col2im3x3(const float *cols, float *din, int c, int n, int h, int w)
 			}
 }
 
+/* max(x, 0) that the compiler inlines and vectorises (fmaxf is a libm call
+ * unless NaN semantics are relaxed); NaN gives 0, as fmaxf does. */
+static inline float relu_of(float x)
+{
+	return x > 0.0f ? x : 0.0f;
+}
+
+/* Sum of a row in eight interleaved partial sums: vectorises, and the
+ * order is fixed by the code, not the compiler. */
+static float row_sum(const float *x, size_t n)
+{
+	float s[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		for (int k = 0; k < 8; k++)
+			s[k] += x[i + k];
+	for (; i < n; i++)
+		s[0] += x[i];
+	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
 static void bias_relu_rows(float *out, const float *bias, int rows, size_t len, bool relu)
 {
 	/* out is [rows][len]: conv output, one row per channel. */
@@ -369,7 +391,7 @@ static void bias_relu_rows(float *out, const float *bias, int rows, size_t len, 
 
 		if (relu)
 			for (size_t i = 0; i < len; i++)
-				o[i] = fmaxf(o[i] + b, 0.0f);
+				o[i] = relu_of(o[i] + b);
 		else
 			for (size_t i = 0; i < len; i++)
 				o[i] += b;
@@ -384,7 +406,7 @@ static void bias_relu_cols(float *out, const float *bias, int n, int width, bool
 
 		if (relu)
 			for (int j = 0; j < width; j++)
-				o[j] = fmaxf(o[j] + bias[j], 0.0f);
+				o[j] = relu_of(o[j] + bias[j]);
 		else
 			for (int j = 0; j < width; j++)
 				o[j] += bias[j];
@@ -499,8 +521,7 @@ static void backward(struct model *m, const float *x, int n)
 
 		if (l->relu)
 			for (size_t j = 0; j < total; j++)
-				if (l->out[j] <= 0.0f)
-					dout[j] = 0.0f;
+				dout[j] = l->out[j] > 0.0f ? dout[j] : 0.0f;
 		switch (l->kind) {
 		case LAYER_LINEAR:
 			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, fout, fin, n,
@@ -517,14 +538,8 @@ static void backward(struct model *m, const float *x, int n)
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, l->out_c,
 				    l->in_c * 9, plane, 1.0f, dout, plane, l->cols, plane,
 				    0.0f, dw, l->in_c * 9);
-			for (int c = 0; c < l->out_c; c++) {
-				const float *row = dout + (size_t)c * plane;
-				float s = 0.0f;
-
-				for (int j = 0; j < plane; j++)
-					s += row[j];
-				db[c] = s;
-			}
+			for (int c = 0; c < l->out_c; c++)
+				db[c] = row_sum(dout + (size_t)c * plane, (size_t)plane);
 			if (i > 0) {
 				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, l->in_c * 9,
 					    plane, l->out_c, 1.0f, w, l->in_c * 9, dout, plane,

@@ -21,6 +21,8 @@
 #include "rng.h"
 #include "train.h"
 
+#define ROOFLINE_ROUNDS 4
+
 static int parse_count(const char *cmd, const char *opt, const char *arg, long lo, long hi,
 		       long *out)
 {
@@ -99,40 +101,82 @@ int train_convert_main(int argc, char **argv)
 	return 0;
 }
 
-/* Seconds per call of one sgemm shape, timed for about `budget` seconds. */
-static double time_gemm(const struct gemm_shape *s, double budget)
-{
-	size_t a = (size_t)s->m * s->k, b = (size_t)s->k * s->n, cc = (size_t)s->m * s->n;
-	float *A = malloc(a * sizeof(float)), *B = malloc(b * sizeof(float));
-	float *C = malloc(cc * sizeof(float));
-	double t0, elapsed;
-	long reps = 0;
+/* Buffers for one sgemm shape, filled with small values. */
+struct gemm_bench {
+	struct gemm_shape s;
+	float *a, *b, *c;
+	double best;			/* fastest seconds per call seen */
+};
 
-	if (!A || !B || !C) {
-		free(A);
-		free(B);
-		free(C);
+static int gemm_bench_init(struct gemm_bench *g, const struct gemm_shape *s)
+{
+	size_t a = (size_t)s->m * s->k, b = (size_t)s->k * s->n, c = (size_t)s->m * s->n;
+
+	g->s = *s;
+	g->best = 1e30;
+	g->a = malloc(a * sizeof(float));
+	g->b = malloc(b * sizeof(float));
+	g->c = malloc(c * sizeof(float));
+	if (!g->a || !g->b || !g->c)
 		return -1;
-	}
 	for (size_t i = 0; i < a; i++)
-		A[i] = (float)(i % 7) * 0.1f;
+		g->a[i] = (float)(i % 7) * 0.1f;
 	for (size_t i = 0; i < b; i++)
-		B[i] = (float)(i % 5) * 0.1f;
+		g->b[i] = (float)(i % 5) * 0.1f;
+	return 0;
+}
+
+static void gemm_bench_call(struct gemm_bench *g)
+{
+	const struct gemm_shape *s = &g->s;
+
 	cblas_sgemm(CblasRowMajor, s->trans_a ? CblasTrans : CblasNoTrans,
 		    s->trans_b ? CblasTrans : CblasNoTrans, s->m, s->n, s->k, 1.0f,
-		    A, s->trans_a ? s->m : s->k, B, s->trans_b ? s->k : s->n, 0.0f, C, s->n);
-	t0 = train_now();
+		    g->a, s->trans_a ? s->m : s->k, g->b, s->trans_b ? s->k : s->n,
+		    0.0f, g->c, s->n);
+}
+
+/* Time calls of FN(ARG) for about BUDGET seconds; keep the fastest mean
+ * over a burst of calls in *best.  Bursts, because a shared machine
+ * interrupts some of them: the fastest burst is what the code can do. */
+static void time_bursts(void (*fn)(void *), void *arg, double budget, double *best)
+{
+	double start = train_now();
+
 	do {
-		cblas_sgemm(CblasRowMajor, s->trans_a ? CblasTrans : CblasNoTrans,
-			    s->trans_b ? CblasTrans : CblasNoTrans, s->m, s->n, s->k, 1.0f,
-			    A, s->trans_a ? s->m : s->k, B, s->trans_b ? s->k : s->n, 0.0f, C, s->n);
-		reps++;
-		elapsed = train_now() - t0;
-	} while (elapsed < budget);
-	free(A);
-	free(B);
-	free(C);
-	return elapsed / (double)reps;
+		double t0 = train_now(), t;
+		int calls = 0;
+
+		do {
+			fn(arg);
+			calls++;
+			t = train_now() - t0;
+		} while (t < 0.02);
+		if (t / calls < *best)
+			*best = t / calls;
+	} while (train_now() - start < budget);
+}
+
+static void gemm_burst(void *arg)
+{
+	gemm_bench_call(arg);
+}
+
+struct step_bench {
+	struct backend *b;
+	struct dataset *ds;
+	uint32_t *idx;
+	int batch;
+	long step;
+};
+
+static void step_burst(void *arg)
+{
+	struct step_bench *sb = arg;
+	struct batch_result r;
+
+	sb->b->ops->train_batch(sb->b, sb->ds, sb->idx, sb->batch, &r);
+	sb->b->ops->apply_update(sb->b, 1.0f / (float)sb->batch, 1e-4f, sb->step++);
 }
 
 int train_roofline_main(int argc, char **argv)
@@ -156,11 +200,11 @@ int train_roofline_main(int argc, char **argv)
 	struct gemm_shape shapes[3 * MODEL_MAX_LAYERS];
 	struct data_split d;
 	struct backend *b;
-	struct batch_result r;
 	struct rng rng;
 	uint32_t *idx;
-	double gemm_time = 0, gemm_flops = 0, step_time, t0, flops;
-	long steps = 0;
+	struct gemm_bench gb[3 * MODEL_MAX_LAYERS];
+	struct step_bench sb;
+	double gemm_time = 0, gemm_flops = 0, step_time, flops;
 	int nshapes, c;
 	char err[1024];
 
@@ -231,29 +275,35 @@ int train_roofline_main(int argc, char **argv)
 	}
 
 	nshapes = model_gemm_shapes(&b->layout, (int)batch, shapes, 3 * MODEL_MAX_LAYERS);
-	for (int i = 0; i < nshapes; i++) {
-		double t = time_gemm(&shapes[i], (double)seconds / 2 / nshapes);
+	for (int i = 0; i < nshapes; i++)
+		if (gemm_bench_init(&gb[i], &shapes[i])) {
+			fprintf(stderr, "quorate-train roofline: error: out of memory\n");
+			return 1;
+		}
+	sb = (struct step_bench){ b, &d.train, idx, (int)batch, 0 };
+	/* Rounds that alternate the two measurements, so that a busy spell of
+	 * the machine hits both alike. */
+	step_time = 1e30;
+	for (int round = 0; round < ROOFLINE_ROUNDS; round++) {
+		double slice = (double)seconds / ROOFLINE_ROUNDS / 2;
 
-		gemm_time += t;
-		gemm_flops += 2.0 * shapes[i].m * shapes[i].n * shapes[i].k;
+		for (int i = 0; i < nshapes; i++)
+			time_bursts(gemm_burst, &gb[i], slice / nshapes, &gb[i].best);
+		time_bursts(step_burst, &sb, slice, &step_time);
+	}
+	for (int i = 0; i < nshapes; i++) {
+		double f = 2.0 * shapes[i].m * shapes[i].n * shapes[i].k;
+
+		gemm_time += gb[i].best;
+		gemm_flops += f;
 		if (!json)
 			printf("  sgemm %c%c m=%-6d n=%-6d k=%-6d %8.1f GFLOP/s\n",
 			       shapes[i].trans_a ? 'T' : 'N', shapes[i].trans_b ? 'T' : 'N',
-			       shapes[i].m, shapes[i].n, shapes[i].k,
-			       2.0 * shapes[i].m * shapes[i].n * shapes[i].k / t * 1e-9);
+			       shapes[i].m, shapes[i].n, shapes[i].k, f / gb[i].best * 1e-9);
+		free(gb[i].a);
+		free(gb[i].b);
+		free(gb[i].c);
 	}
-	for (int i = 0; i < 3; i++) {
-		b->ops->train_batch(b, &d.train, idx, (int)batch, &r);
-		b->ops->apply_update(b, 1.0f / (float)batch, 1e-4f, i);
-	}
-	t0 = train_now();
-	do {
-		b->ops->train_batch(b, &d.train, idx, (int)batch, &r);
-		b->ops->apply_update(b, 1.0f / (float)batch, 1e-4f, steps + 3);
-		steps++;
-		step_time = train_now() - t0;
-	} while (step_time < (double)seconds / 2);
-	step_time /= (double)steps;
 	flops = model_train_flops(&b->layout) * (double)batch;
 	if (json)
 		printf("{\"model\":\"%s\",\"batch\":%ld,\"optimizer\":\"%s\",\"threads\":%ld,"
