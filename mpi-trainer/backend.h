@@ -16,12 +16,23 @@
 
 struct backend;
 
+/* Training-time augmentation: each sample is mirrored left to right with
+ * probability 1/2 and shifted by up to `shift` pixels along each axis (the
+ * background fills in), as decided by a hash of (key, sample index), so that
+ * the result does not depend on how samples are spread over ranks. */
+struct augment {
+	bool on;
+	int shift;
+	uint64_t key;			/* per epoch */
+};
+
 struct backend_ops {
 	/* Forward and backward over the training samples idx[0..n) of ds:
 	 * the gradient of their summed loss lands in the gradient buffer
 	 * (all zeros when n is 0). */
 	int (*train_batch)(struct backend *b, const struct dataset *ds,
-			   const uint32_t *idx, int n, struct batch_result *r);
+			   const uint32_t *idx, int n, const struct augment *aug,
+			   struct batch_result *r);
 	/* Loss and correct predictions over samples [first, first + n) of ds
 	 * (added to r); n may exceed the batch the backend was built for. */
 	int (*eval_range)(struct backend *b, const struct dataset *ds, uint32_t first,
@@ -55,6 +66,11 @@ struct backend {
 struct input_norm {
 	float mean, std;
 };
+
+/* Sample S of ds into dst (rows x cols floats) through the byte -> float
+ * table lut, augmented when aug is on. */
+void augment_sample(const struct dataset *ds, uint32_t s, const float lut[256],
+		    const struct augment *aug, float *dst);
 
 /* Mean and standard deviation of the pixels of ds (in double, fixed order). */
 struct input_norm input_norm_of(const struct dataset *ds);

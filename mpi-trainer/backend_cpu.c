@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "rng.h"
 
 struct cpu_backend {
 	struct backend base;
@@ -49,31 +50,59 @@ static struct cpu_backend *cpu(struct backend *b)
 	return (struct cpu_backend *)b;
 }
 
+void augment_sample(const struct dataset *ds, uint32_t s, const float lut[256],
+		    const struct augment *aug, float *dst)
+{
+	int rows = (int)ds->rows, cols = (int)ds->cols, span, dx = 0, dy = 0;
+	const uint8_t *src = ds->images + (size_t)s * rows * cols;
+	uint64_t h;
+	bool flip;
+
+	if (!aug || !aug->on) {
+		for (int p = 0; p < rows * cols; p++)
+			dst[p] = lut[src[p]];
+		return;
+	}
+	h = rng_mix(aug->key, s);
+	flip = h & 1;
+	span = 2 * aug->shift + 1;
+	dx = (int)((h >> 8) % (uint64_t)span) - aug->shift;
+	dy = (int)((h >> 24) % (uint64_t)span) - aug->shift;
+	for (int y = 0; y < rows; y++) {
+		int sy = y - dy;
+
+		for (int x = 0; x < cols; x++) {
+			int sx = flip ? cols - 1 - (x - dx) : x - dx;
+
+			dst[y * cols + x] = sy >= 0 && sy < rows && sx >= 0 && sx < cols ?
+					    lut[src[sy * cols + sx]] : lut[0];
+		}
+	}
+}
+
 /* Gather samples into the normalised input batch. */
 static void load_samples(struct cpu_backend *c, const struct dataset *ds,
-			 const uint32_t *idx, uint32_t first, int n)
+			 const uint32_t *idx, uint32_t first, int n, const struct augment *aug)
 {
 	size_t pixels = (size_t)ds->rows * ds->cols;
 
 	for (int i = 0; i < n; i++) {
 		uint32_t s = idx ? idx[i] : first + (uint32_t)i;
-		const uint8_t *src = ds->images + (size_t)s * pixels;
-		float *dst = c->x + (size_t)i * pixels;
 
-		for (size_t p = 0; p < pixels; p++)
-			dst[p] = c->lut[src[p]];
+		augment_sample(ds, s, c->lut, aug, c->x + (size_t)i * pixels);
 		c->y[i] = ds->labels[s];
 	}
 }
 
 static int cpu_train_batch(struct backend *b, const struct dataset *ds,
-			   const uint32_t *idx, int n, struct batch_result *r)
+			   const uint32_t *idx, int n, const struct augment *aug,
+			   struct batch_result *r)
 {
 	struct cpu_backend *c = cpu(b);
 
 	if (n > b->max_batch)
 		return -1;
-	load_samples(c, ds, idx, 0, n);
+	load_samples(c, ds, idx, 0, n, aug);
 	model_train_batch(&c->model, c->x, c->y, n, r);
 	return 0;
 }
@@ -86,7 +115,7 @@ static int cpu_eval_range(struct backend *b, const struct dataset *ds, uint32_t 
 	for (uint32_t done = 0; done < n;) {
 		int chunk = n - done < (uint32_t)b->max_batch ? (int)(n - done) : b->max_batch;
 
-		load_samples(c, ds, NULL, first + done, chunk);
+		load_samples(c, ds, NULL, first + done, chunk, NULL);
 		model_eval_batch(&c->model, c->x, c->y, chunk, r);
 		done += (uint32_t)chunk;
 	}

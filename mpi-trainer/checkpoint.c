@@ -178,6 +178,7 @@ int checkpoint_write(const char *path, const struct train_state *st,
 	    attr_put_f64(root, "momentum", st->momentum) ||
 	    attr_put_f64(root, "weight_decay", st->weight_decay) ||
 	    attr_put_i64(root, "warmup_steps", st->warmup_steps) ||
+	    attr_put_i64(root, "augment", st->augment) ||
 	    attr_put_i64(root, "train_count", st->train_count) ||
 	    attr_put_i64(root, "nparams", (int64_t)st->nparams) ||
 	    attr_put_i64(root, "world_size", st->world_size) ||
@@ -397,6 +398,8 @@ int checkpoint_compatible(const struct train_state *saved, const struct train_st
 	if (saved->warmup_steps != want->warmup_steps)
 		DIFFER("--warmup-steps", "%lld", (long long)saved->warmup_steps,
 		       (long long)want->warmup_steps);
+	if (saved->augment != want->augment)
+		DIFFER("--augment shift", "%d", saved->augment, want->augment);
 	if (saved->train_count != want->train_count)
 		DIFFER("a training set of", "%u samples", saved->train_count, want->train_count);
 	if (saved->nparams != want->nparams)
@@ -453,6 +456,7 @@ int checkpoint_read(const char *path, const struct train_state *want,
 	    attr_get(root, "momentum", H5T_NATIVE_DOUBLE, 1, &st->momentum) ||
 	    attr_get(root, "weight_decay", H5T_NATIVE_DOUBLE, 1, &st->weight_decay) ||
 	    attr_get(root, "warmup_steps", H5T_NATIVE_INT64, 1, &st->warmup_steps) ||
+	    attr_get(root, "augment", H5T_NATIVE_INT64, 1, &i64[7]) ||
 	    attr_get(root, "train_count", H5T_NATIVE_INT64, 1, &i64[2]) ||
 	    attr_get(root, "nparams", H5T_NATIVE_INT64, 1, &i64[3]) ||
 	    attr_get(root, "world_size", H5T_NATIVE_INT64, 1, &i64[4]) ||
@@ -476,6 +480,7 @@ int checkpoint_read(const char *path, const struct train_state *want,
 	st->world_size = (int32_t)i64[4];
 	st->epoch = (int32_t)i64[5];
 	st->epoch_step = (int32_t)i64[6];
+	st->augment = (int32_t)i64[7];
 	if (i64[4] < 1 || i64[4] > 1 << 20) {
 		set_err(err, errlen, "%s: world size %lld in the checkpoint", path, (long long)i64[4]);
 		goto fail;

@@ -37,6 +37,7 @@ struct train_state {
 	int32_t batch;			/* global batch */
 	double lr, momentum, weight_decay;
 	int64_t warmup_steps;
+	int32_t augment;		/* shift of --augment, -1 without */
 	uint32_t train_count;		/* samples in the training set */
 	uint64_t nparams;
 	int32_t world_size;		/* ranks in the replica group */

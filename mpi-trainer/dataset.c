@@ -163,10 +163,11 @@ fail:
 static int find_idx(const char *dir, const char *prefix, const char *kind,
 		    char *out, size_t outlen)
 {
-	static const char *const forms[] = { "%s/%s-%s", "%s/%s-%s.gz", "%s/%s.%s", "%s/%s.%s.gz" };
+	static const char seps[] = { '-', '-', '.', '.' };
+	static const char *const suffixes[] = { "", ".gz", "", ".gz" };
 
-	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
-		snprintf(out, outlen, forms[i], dir, prefix, kind);
+	for (size_t i = 0; i < sizeof(seps); i++) {
+		snprintf(out, outlen, "%s/%s%c%s%s", dir, prefix, seps[i], kind, suffixes[i]);
 		if (access(out, R_OK) == 0)
 			return 0;
 	}

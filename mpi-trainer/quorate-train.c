@@ -71,6 +71,7 @@ struct options {
 	size_t bucket_bytes;
 	double max_grad_norm;
 	double stop_at_accuracy;
+	int augment_shift;		/* -1: no augmentation */
 	int fault_rank;			/* testing: this rank's gradient ... */
 	long fault_step;		/* ... becomes NaN at this step */
 	int verbose;
@@ -123,6 +124,8 @@ static void usage(FILE *f)
 "  --nondeterministic     allow --allreduce mpi (MPI_Allreduce's order)\n"
 "  --max-grad-norm X      reject a rank's gradient whose per-sample norm\n"
 "                         exceeds X (default 1000; 0: no bound)\n"
+"  --augment[=SHIFT]      random mirror and shift by up to SHIFT pixels\n"
+"                         (default 2) of each training sample\n"
 "  --stop-at-accuracy A   stop once the test accuracy reaches A\n"
 "  --fault-nan RANK:STEP  testing: make RANK's gradient NaN at STEP\n"
 "  -v, --verbose          more messages (every rank)\n"
@@ -168,7 +171,7 @@ enum {
 	OPT_MOMENTUM, OPT_WEIGHT_DECAY, OPT_SCHEDULE, OPT_WARMUP, OPT_SEED,
 	OPT_CHECKPOINT, OPT_CHECKPOINT_EVERY, OPT_RESUME, OPT_EVAL_EVERY, OPT_METRICS,
 	OPT_LIMIT, OPT_THREADS, OPT_ALLREDUCE, OPT_BUCKET, OPT_NONDET, OPT_MAX_NORM,
-	OPT_STOP_AT, OPT_FAULT_NAN,
+	OPT_STOP_AT, OPT_FAULT_NAN, OPT_AUGMENT,
 };
 
 static const struct option train_longopts[] = {
@@ -196,6 +199,7 @@ static const struct option train_longopts[] = {
 	{ "max-grad-norm", required_argument, NULL, OPT_MAX_NORM },
 	{ "stop-at-accuracy", required_argument, NULL, OPT_STOP_AT },
 	{ "fault-nan", required_argument, NULL, OPT_FAULT_NAN },
+	{ "augment", optional_argument, NULL, OPT_AUGMENT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -228,6 +232,7 @@ static int parse_train_options(int argc, char **argv, struct options *o,
 	o->max_grad_norm = 1000;
 	o->fault_rank = -1;
 	o->fault_step = -1;
+	o->augment_shift = -1;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vhV", train_longopts, NULL)) != -1) {
@@ -335,6 +340,14 @@ static int parse_train_options(int argc, char **argv, struct options *o,
 			o->fault_step = s;
 			break;
 		}
+		case OPT_AUGMENT:
+			if (!optarg)
+				o->augment_shift = 2;
+			else if (parse_long("--augment", optarg, 0, 8, &v, err, errlen))
+				return -1;
+			else
+				o->augment_shift = (int)v;
+			break;
 		case 'v': o->verbose++; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("quorate-train %s\n", PACKAGE_VERSION); exit(0);
@@ -473,6 +486,7 @@ static void state_identity(const struct trainer *t, struct train_state *st)
 	st->momentum = o->optim.kind == OPTIM_SGD ? o->optim.momentum : 0;
 	st->weight_decay = o->optim.weight_decay;
 	st->warmup_steps = o->optim.warmup_steps;
+	st->augment = o->augment_shift;
 	st->train_count = t->data.train.count;
 	st->nparams = t->nparams;
 	st->world_size = t->c->size;
@@ -747,13 +761,18 @@ static enum step_outcome train_step(struct trainer *t, uint32_t s)
 	struct backend *b = t->b;
 	struct shard_slice sl = shard_slice(t->data.train.count, (uint32_t)o->batch, s,
 					    c->rank, c->size);
+	struct augment aug = {
+		.on = o->augment_shift >= 0,
+		.shift = o->augment_shift,
+		.key = rng_mix(o->seed, 0x6175670000000000ull + (uint64_t)t->st.epoch),	/* "aug" */
+	};
 	struct batch_result r;
 	enum grad_verdict verdict = GRAD_OK;
 	float *g, *meta;
 	double t0 = train_now(), sumsq = 0;
 	bool ok;
 
-	if (b->ops->train_batch(b, &t->data.train, t->perm + sl.begin, (int)sl.count, &r))
+	if (b->ops->train_batch(b, &t->data.train, t->perm + sl.begin, (int)sl.count, &aug, &r))
 		comm_abort(c, 1);
 	g = b->ops->grad_buffer(b);
 	meta = g + t->nparams;

@@ -175,7 +175,7 @@ static void step_burst(void *arg)
 	struct step_bench *sb = arg;
 	struct batch_result r;
 
-	sb->b->ops->train_batch(sb->b, sb->ds, sb->idx, sb->batch, &r);
+	sb->b->ops->train_batch(sb->b, sb->ds, sb->idx, sb->batch, NULL, &r);
 	sb->b->ops->apply_update(sb->b, 1.0f / (float)sb->batch, 1e-4f, sb->step++);
 }
 

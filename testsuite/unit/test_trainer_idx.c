@@ -159,7 +159,7 @@ static void test_truncated(void **state)
 	struct fixture *f = *state;
 	uint8_t data[100], buf[256];
 	uint32_t dims[3] = { 5, 4, 5 };
-	size_t len = make_idx(buf, 3, dims, data, sizeof(data));
+	size_t len;
 
 	memset(data, 1, sizeof(data));
 	len = make_idx(buf, 3, dims, data, sizeof(data));

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "backend.h"
 #include "model.h"
 #include "rng.h"
 
@@ -216,6 +217,62 @@ static void test_init_is_seeded(void **state)
 	model_free(&b);
 }
 
+/* The augmentation is one of the mirror-and-shift transforms of the
+ * sample, fixed by (key, sample index), and covers them all. */
+static void transform(const uint8_t *src, int rows, int cols, bool flip, int dx, int dy,
+		      float *out)
+{
+	for (int y = 0; y < rows; y++)
+		for (int x = 0; x < cols; x++) {
+			int sy = y - dy, sx = flip ? cols - 1 - (x - dx) : x - dx;
+
+			out[y * cols + x] = sy >= 0 && sy < rows && sx >= 0 && sx < cols ?
+					    (float)src[sy * cols + sx] : 0.0f;
+		}
+}
+
+static void test_augment(void **state)
+{
+	uint8_t img[2 * 30];
+	struct dataset ds = { .count = 2, .rows = 5, .cols = 6, .images = img };
+	float lut[256], out[30], again[30], want[30];
+	struct augment aug = { .on = false };
+	int seen[2][3][3] = { { { 0 } } }, kinds = 0;
+
+	for (int v = 0; v < 256; v++)
+		lut[v] = (float)v;
+	for (int i = 0; i < 60; i++)
+		img[i] = (uint8_t)(i + 1);
+	augment_sample(&ds, 1, lut, &aug, out);
+	for (int i = 0; i < 30; i++)
+		assert_true(out[i] == (float)(31 + i));		/* off: the sample itself */
+	aug.on = true;
+	aug.shift = 1;
+	for (uint64_t key = 0; key < 300; key++) {
+		bool found = false;
+
+		aug.key = key;
+		augment_sample(&ds, 1, lut, &aug, out);
+		augment_sample(&ds, 1, lut, &aug, again);
+		assert_memory_equal(out, again, sizeof(out));	/* fixed by the key */
+		for (int f = 0; f < 2 && !found; f++)
+			for (int dx = -1; dx <= 1 && !found; dx++)
+				for (int dy = -1; dy <= 1 && !found; dy++) {
+					transform(img + 30, 5, 6, f, dx, dy, want);
+					if (!memcmp(out, want, sizeof(out))) {
+						found = true;
+						seen[f][dx + 1][dy + 1]++;
+					}
+				}
+		assert_true(found);
+	}
+	for (int f = 0; f < 2; f++)
+		for (int i = 0; i < 3; i++)
+			for (int j = 0; j < 3; j++)
+				kinds += seen[f][i][j] > 0;
+	assert_int_equal(kinds, 18);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_batch_is_sum_of_samples),
 		cmocka_unit_test(test_standard_networks),
 		cmocka_unit_test(test_init_is_seeded),
+		cmocka_unit_test(test_augment),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
