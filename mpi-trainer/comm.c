@@ -61,6 +61,8 @@ int comm_parse_replica(const char *replica, const char *replicas, int *out_repli
 
 #ifdef USE_MPI
 
+static void node_name(char *buf, size_t len);
+
 struct mpi_transport {
 	struct transport base;
 	MPI_Comm comm;
@@ -116,6 +118,27 @@ static const struct transport_ops mpi_ops = {
 	.destroy = mpi_transport_destroy,
 };
 
+/* Every rank's node name, gathered, as a topology. */
+static int group_topology(MPI_Comm group, int size, struct topology *topo)
+{
+	char me[HOST_NAME_MAX + 1] = "", *all = calloc((size_t)size, sizeof(me));
+	const char **names = calloc((size_t)size, sizeof(*names));
+	int rv = -1;
+
+	if (all && names) {
+		node_name(me, sizeof(me));
+		if (MPI_Allgather(me, sizeof(me), MPI_CHAR, all, sizeof(me), MPI_CHAR,
+				  group) == MPI_SUCCESS) {
+			for (int r = 0; r < size; r++)
+				names[r] = all + (size_t)r * sizeof(me);
+			rv = topology_from_names(topo, names, size);
+		}
+	}
+	free(all);
+	free(names);
+	return rv;
+}
+
 struct transport *transport_mpi_create(void *mpi_comm)
 {
 	struct mpi_transport *t = calloc(1, sizeof(*t));
@@ -132,6 +155,18 @@ struct transport *transport_mpi_create(void *mpi_comm)
 struct mpi_impl {
 	MPI_Comm group;
 };
+
+/* This rank's node: the Slurm node it runs on, else the host. */
+static void node_name(char *buf, size_t len)
+{
+	const char *n = getenv("SLURMD_NODENAME");
+
+	if (n && *n)
+		snprintf(buf, len, "%s", n);
+	else if (gethostname(buf, len))
+		snprintf(buf, len, "localhost");
+	buf[len - 1] = '\0';
+}
 
 /* Ranks of the group on this host, by host name: they share its CPUs.
  * (MPI_COMM_TYPE_SHARED would see the virtual cluster's nodes, which are
@@ -193,6 +228,10 @@ int comm_init(int *argc, char ***argv, struct comm *c, char *err, size_t errlen)
 	MPI_Comm_rank(impl->group, &c->rank);
 	MPI_Comm_size(impl->group, &c->size);
 	c->local_size = count_same_host(impl->group, c->size);
+	if (group_topology(impl->group, c->size, &c->topo)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	/* Every group must be as large as the others for replicas to agree. */
 	sizes[0] = c->size;
 	sizes[1] = -c->size;
@@ -216,6 +255,7 @@ void comm_fini(struct comm *c)
 
 	transport_destroy(c->transport);
 	c->transport = NULL;
+	topology_free(&c->topo);
 	if (impl) {
 		if (impl->group != MPI_COMM_NULL)
 			MPI_Comm_free(&impl->group);
@@ -330,7 +370,7 @@ int comm_init(int *argc, char ***argv, struct comm *c, char *err, size_t errlen)
 			       &c->replica, &c->replicas, err, errlen))
 		return -1;
 	c->transport = transport_mpi_create(NULL);
-	if (!c->transport) {
+	if (!c->transport || topology_flat(&c->topo, 1)) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -341,6 +381,7 @@ void comm_fini(struct comm *c)
 {
 	transport_destroy(c->transport);
 	c->transport = NULL;
+	topology_free(&c->topo);
 }
 
 void comm_abort(struct comm *c, int status)

@@ -528,7 +528,7 @@ static int setup(struct trainer *t, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (aggregator_init(&t->agg, t->c->transport, o->allreduce, o->bucket_bytes,
+	if (aggregator_init(&t->agg, t->c->transport, &t->c->topo, o->allreduce, o->bucket_bytes,
 			    t->nparams + MODEL_GRAD_EXTRA)) {
 		snprintf(err, errlen, "cannot set up the %s all-reduce", allreduce_algo_name(o->allreduce));
 		return -1;

@@ -5,6 +5,7 @@
  * in the same documented order. */
 #include "config.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,8 @@
 
 struct rank_job {
 	struct transport *t;
+	enum allreduce_algo algo;
+	const struct topology *topo;
 	struct aggregator agg;
 	float *buf;
 	size_t n;
@@ -70,16 +73,16 @@ static void *rank_main(void *arg)
 		rng_seed(&jt.rng, (uint64_t)job->jitter * 100 + (uint64_t)t->rank);
 		t = &jt.base;
 	}
-	job->rv = aggregator_init(&job->agg, t, ALLREDUCE_RING, job->bucket_bytes, job->n);
+	job->rv = aggregator_init(&job->agg, t, job->topo, job->algo, job->bucket_bytes, job->n);
 	if (job->rv == 0)
 		job->rv = aggregator_allreduce(&job->agg, job->buf, job->n);
 	aggregator_free(&job->agg);
 	return NULL;
 }
 
-/* Run the all-reduce on SIZE threads; out[r] receives rank r's result. */
-static void run_world(int size, size_t n, float **in, float **out, size_t bucket_bytes,
-		      int jitter)
+/* Run ALGO on SIZE threads; out[r] receives rank r's result. */
+static void run_algo(enum allreduce_algo algo, const struct topology *topo, int size,
+		     size_t n, float **in, float **out, size_t bucket_bytes, int jitter)
 {
 	struct local_world *w = local_world_create(size);
 	pthread_t th[16];
@@ -88,8 +91,9 @@ static void run_world(int size, size_t n, float **in, float **out, size_t bucket
 	assert_non_null(w);
 	for (int r = 0; r < size; r++) {
 		memcpy(out[r], in[r], n * sizeof(float));
-		jobs[r] = (struct rank_job){ .t = local_world_transport(w, r), .buf = out[r],
-					     .n = n, .bucket_bytes = bucket_bytes, .jitter = jitter };
+		jobs[r] = (struct rank_job){ .t = local_world_transport(w, r), .algo = algo,
+					     .topo = topo, .buf = out[r], .n = n,
+					     .bucket_bytes = bucket_bytes, .jitter = jitter };
 		assert_int_equal(pthread_create(&th[r], NULL, rank_main, &jobs[r]), 0);
 	}
 	for (int r = 0; r < size; r++) {
@@ -97,6 +101,12 @@ static void run_world(int size, size_t n, float **in, float **out, size_t bucket
 		assert_int_equal(jobs[r].rv, 0);
 	}
 	local_world_free(w);
+}
+
+static void run_world(int size, size_t n, float **in, float **out, size_t bucket_bytes,
+		      int jitter)
+{
+	run_algo(ALLREDUCE_RING, NULL, size, n, in, out, bucket_bytes, jitter);
 }
 
 static float **alloc_ranks(int size, size_t n)
@@ -211,6 +221,87 @@ static void test_buckets(void **state)
 	free_ranks(out, size);
 }
 
+/* Recursive halving/doubling and hierarchical: for 1..8 ranks (powers of
+ * two and not), several placements on nodes and sizes that do not divide
+ * evenly, every rank gets the same bits, within rounding of the exact sum,
+ * and message timing changes nothing. */
+static void check_algo(enum allreduce_algo algo, const struct topology *topo, int size,
+		       size_t n, uint64_t seed)
+{
+	float **in = alloc_ranks(size, n), **out = alloc_ranks(size, n), **again = alloc_ranks(size, n);
+
+	fill(in, size, n, seed);
+	run_algo(algo, topo, size, n, in, out, 1 << 30, 0);
+	run_algo(algo, topo, size, n, in, again, 1 << 30, (int)seed % 7 + 1);
+	for (size_t i = 0; i < n; i++) {
+		double exact = 0, mag = 0;
+
+		for (int r = 0; r < size; r++) {
+			exact += in[r][i];
+			mag += fabs(in[r][i]);
+		}
+		if (fabs(out[0][i] - exact) > 1e-6 * mag + 1e-30)
+			fail_msg("%s size %d n %zu index %zu: %.9g, exact %.9g",
+				 allreduce_algo_name(algo), size, n, i, out[0][i], exact);
+		for (int r = 0; r < size; r++) {
+			if (memcmp(&out[r][i], &out[0][i], sizeof(float)))
+				fail_msg("%s size %d n %zu index %zu: rank %d differs from rank 0",
+					 allreduce_algo_name(algo), size, n, i, r);
+			if (memcmp(&again[r][i], &out[r][i], sizeof(float)))
+				fail_msg("%s size %d n %zu index %zu: timing changed rank %d's bits",
+					 allreduce_algo_name(algo), size, n, i, r);
+		}
+	}
+	free_ranks(in, size);
+	free_ranks(out, size);
+	free_ranks(again, size);
+}
+
+static void test_rd_and_hier(void **state)
+{
+	struct rng rng;
+
+	rng_seed(&rng, 99);
+	for (int size = 1; size <= 8; size++)
+		for (int k = 0; k < 4; k++) {
+			size_t n = k == 0 ? 1 : k == 1 ? (size_t)size + 1 : 1 + rng_below(&rng, 20000);
+			struct topology pairs, stripes, flat;
+			const char *pn[8], *sn[8];
+			char names[8][8];
+
+			for (int r = 0; r < size; r++) {
+				snprintf(names[r], sizeof(names[r]), "n%d", r / 2);
+				pn[r] = names[r];
+				sn[r] = r % 3 == 0 ? "a" : r % 3 == 1 ? "b" : "c";
+			}
+			assert_int_equal(topology_from_names(&pairs, pn, size), 0);
+			assert_int_equal(topology_from_names(&stripes, sn, size), 0);
+			assert_int_equal(topology_flat(&flat, size), 0);
+			check_algo(ALLREDUCE_RD, NULL, size, n, 10 * size + k);
+			check_algo(ALLREDUCE_HIER, &pairs, size, n, 20 * size + k);
+			check_algo(ALLREDUCE_HIER, &stripes, size, n, 30 * size + k);
+			check_algo(ALLREDUCE_HIER, &flat, size, n, 40 * size + k);
+			topology_free(&pairs);
+			topology_free(&stripes);
+			topology_free(&flat);
+		}
+}
+
+static void test_topology(void **state)
+{
+	const char *names[5] = { "n3", "n1", "n3", "n2", "n1" };
+	struct topology t;
+
+	assert_int_equal(topology_from_names(&t, names, 5), 0);
+	assert_int_equal(t.nnodes, 3);
+	assert_int_equal(t.node[0], 0);
+	assert_int_equal(t.node[1], 1);
+	assert_int_equal(t.node[2], 0);
+	assert_int_equal(t.node[3], 2);
+	assert_int_equal(t.node[4], 1);
+	topology_free(&t);
+}
+
 static void test_algorithm_names(void **state)
 {
 	enum allreduce_algo a;
@@ -220,6 +311,12 @@ static void test_algorithm_names(void **state)
 	assert_true(allreduce_algo_deterministic(a));
 	assert_int_equal(allreduce_algo_parse("mpi", &a), 0);
 	assert_false(allreduce_algo_deterministic(a));
+	assert_int_equal(allreduce_algo_parse("rd", &a), 0);
+	assert_true(allreduce_algo_deterministic(a));
+	assert_int_equal(allreduce_algo_parse("hier", &a), 0);
+	assert_true(allreduce_algo_deterministic(a));
+	assert_int_equal(allreduce_algo_parse("auto", &a), 0);
+	assert_false(allreduce_algo_deterministic(a));	/* chosen from timings */
 	assert_int_equal(allreduce_algo_parse("tree", &a), -1);
 	/* Chunks split n as evenly as possible. */
 	assert_int_equal(allreduce_chunk_begin(10, 3, 0), 0);
@@ -236,6 +333,8 @@ int main(void)
 		cmocka_unit_test(test_order_matters),
 		cmocka_unit_test(test_timing_does_not_matter),
 		cmocka_unit_test(test_buckets),
+		cmocka_unit_test(test_rd_and_hier),
+		cmocka_unit_test(test_topology),
 		cmocka_unit_test(test_algorithm_names),
 	};
 
