@@ -37,11 +37,14 @@
 #include "backend.h"
 #include "checkpoint.h"
 #include "comm.h"
+#include "costmodel.h"
 #include "dataset.h"
 #include "hash.h"
+#include "linkemu.h"
 #include "log.h"
 #include "metrics.h"
 #include "model.h"
+#include "netprobe.h"
 #include "optim.h"
 #include "rng.h"
 #include "shard.h"
@@ -69,6 +72,9 @@ struct options {
 	bool deterministic;
 	enum allreduce_algo allreduce;
 	size_t bucket_bytes;
+	bool net_report;		/* print the measured links */
+	long probe_every;		/* steps; 0: only at the start */
+	struct link_emu_config emu;	/* --link-profile, --link-file, --link-all */
 	double max_grad_norm;
 	double stop_at_accuracy;
 	int augment_shift;		/* -1: no augmentation */
@@ -119,9 +125,15 @@ static void usage(FILE *f)
 "  --metrics FILE         JSON lines: epochs, contributions, result\n"
 "  --limit N              use only the first N training and test samples\n"
 "  --threads N            OpenBLAS threads per rank (default: CPUs / local ranks)\n"
-"  --allreduce ring|mpi   gradient all-reduce (default ring)\n"
+"  --allreduce ring|rd|hier|mpi|auto   gradient all-reduce (default ring)\n"
 "  --bucket-bytes N       all-reduce bucket size (default %u)\n"
-"  --nondeterministic     allow --allreduce mpi (MPI_Allreduce's order)\n"
+"  --nondeterministic     allow --allreduce mpi and auto\n"
+"  --net-report           measure the links and print them with the cost model\n"
+"  --probe-every N        measure the links again every N steps (auto)\n"
+"  --link-profile P[,P@STEP...]  emulate links between nodes: perfect, good,\n"
+"                         average, poor, unstable (from STEP on)\n"
+"  --link-file FILE       per-link emulation rules\n"
+"  --link-all             emulate links inside a node too\n"
 "  --max-grad-norm X      reject a rank's gradient whose per-sample norm\n"
 "                         exceeds X (default 1000; 0: no bound)\n"
 "  --augment[=SHIFT]      random mirror and shift by up to SHIFT pixels\n"
@@ -171,7 +183,8 @@ enum {
 	OPT_MOMENTUM, OPT_WEIGHT_DECAY, OPT_SCHEDULE, OPT_WARMUP, OPT_SEED,
 	OPT_CHECKPOINT, OPT_CHECKPOINT_EVERY, OPT_RESUME, OPT_EVAL_EVERY, OPT_METRICS,
 	OPT_LIMIT, OPT_THREADS, OPT_ALLREDUCE, OPT_BUCKET, OPT_NONDET, OPT_MAX_NORM,
-	OPT_STOP_AT, OPT_FAULT_NAN, OPT_AUGMENT,
+	OPT_STOP_AT, OPT_FAULT_NAN, OPT_AUGMENT, OPT_NET_REPORT, OPT_PROBE_EVERY,
+	OPT_LINK_PROFILE, OPT_LINK_FILE, OPT_LINK_ALL,
 };
 
 static const struct option train_longopts[] = {
@@ -200,6 +213,11 @@ static const struct option train_longopts[] = {
 	{ "stop-at-accuracy", required_argument, NULL, OPT_STOP_AT },
 	{ "fault-nan", required_argument, NULL, OPT_FAULT_NAN },
 	{ "augment", optional_argument, NULL, OPT_AUGMENT },
+	{ "net-report", no_argument, NULL, OPT_NET_REPORT },
+	{ "probe-every", required_argument, NULL, OPT_PROBE_EVERY },
+	{ "link-profile", required_argument, NULL, OPT_LINK_PROFILE },
+	{ "link-file", required_argument, NULL, OPT_LINK_FILE },
+	{ "link-all", no_argument, NULL, OPT_LINK_ALL },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -348,6 +366,21 @@ static int parse_train_options(int argc, char **argv, struct options *o,
 			else
 				o->augment_shift = (int)v;
 			break;
+		case OPT_NET_REPORT: o->net_report = true; break;
+		case OPT_PROBE_EVERY:
+			if (parse_long("--probe-every", optarg, 0, 1000000000, &v, err, errlen))
+				return -1;
+			o->probe_every = v;
+			break;
+		case OPT_LINK_PROFILE:
+			if (link_emu_parse_profiles(optarg, &o->emu, err, errlen))
+				return -1;
+			break;
+		case OPT_LINK_FILE:
+			if (link_emu_parse_file(optarg, &o->emu, err, errlen))
+				return -1;
+			break;
+		case OPT_LINK_ALL: o->emu.all_links = true; break;
 		case 'v': o->verbose++; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("quorate-train %s\n", PACKAGE_VERSION); exit(0);
@@ -389,14 +422,22 @@ static int parse_train_options(int argc, char **argv, struct options *o,
 	}
 	o->allreduce = o->deterministic ? ALLREDUCE_RING : ALLREDUCE_MPI;
 	if (algo && allreduce_algo_parse(algo, &o->allreduce)) {
-		snprintf(err, errlen, "--allreduce: '%s' is not an algorithm (allowed: ring, mpi)", algo);
+		snprintf(err, errlen, "--allreduce: '%s' is not an algorithm "
+			 "(allowed: ring, rd, hier, mpi, auto)", algo);
 		return -1;
 	}
 	if (o->deterministic && !allreduce_algo_deterministic(o->allreduce)) {
-		snprintf(err, errlen, "--allreduce %s: MPI_Allreduce's summation order is "
-			 "unspecified; add --nondeterministic to use it", algo);
+		snprintf(err, errlen, "--allreduce %s: %s; add --nondeterministic to use it", algo,
+			 o->allreduce == ALLREDUCE_MPI ? "MPI_Allreduce's summation order is unspecified"
+			 : "its choices follow measured timings, so runs may differ");
 		return -1;
 	}
+	if (o->allreduce == ALLREDUCE_MPI && link_emu_active(&o->emu)) {
+		snprintf(err, errlen, "--allreduce mpi: MPI_Allreduce's messages cannot be "
+			 "delayed by --link-profile/--link-file");
+		return -1;
+	}
+	o->emu.seed = rng_mix(o->seed, 0x6c696e6b);	/* "link" */
 	if (o->resume && !o->checkpoint) {
 		snprintf(err, errlen, "--resume needs --checkpoint FILE");
 		return -1;
@@ -412,6 +453,10 @@ struct trainer {
 	struct data_split data;
 	struct model_config cfg;
 	struct backend *b;
+	struct transport *net;			/* the gradients' transport (maybe emulated) */
+	struct cost_model model;		/* measured links, when probed */
+	bool probed;
+	enum allreduce_algo *choices;		/* per bucket, as last logged */
 	struct aggregator agg;
 	struct metrics metrics;
 	struct train_state st;		/* identity and position; st.ranks: earlier runs (rank 0) */
@@ -528,9 +573,18 @@ static int setup(struct trainer *t, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (aggregator_init(&t->agg, t->c->transport, &t->c->topo, o->allreduce, o->bucket_bytes,
+	t->net = t->c->transport;
+	if (link_emu_active(&o->emu)) {
+		t->net = transport_emu_create(t->c->transport, &t->c->topo, &o->emu);
+		if (!t->net) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	if (aggregator_init(&t->agg, t->net, &t->c->topo, o->allreduce, o->bucket_bytes,
 			    t->nparams + MODEL_GRAD_EXTRA)) {
-		snprintf(err, errlen, "cannot set up the %s all-reduce", allreduce_algo_name(o->allreduce));
+		snprintf(err, errlen, "cannot set up the %s all-reduce%s", allreduce_algo_name(o->allreduce),
+			 o->allreduce == ALLREDUCE_MPI ? " (no MPI_Allreduce here)" : "");
 		return -1;
 	}
 	state_identity(t, &t->st);
@@ -546,6 +600,69 @@ static int setup(struct trainer *t, char *err, size_t errlen)
 			 t->steps_per_epoch, threads, threads > 1 ? "s" : "",
 			 allreduce_algo_name(o->allreduce),
 			 o->deterministic ? " (deterministic)" : "");
+	if (t->leader && link_emu_active(&o->emu)) {
+		for (int i = 0; i < o->emu.nphases; i++)
+			log_info("emulated links%s: profile %s from step %ld", o->emu.all_links ? "" :
+				 " between nodes", o->emu.phase[i].name, o->emu.phase[i].from_step);
+		if (o->emu.nrules)
+			log_info("emulated links: %d per-link rule%s", o->emu.nrules,
+				 o->emu.nrules > 1 ? "s" : "");
+	}
+	return 0;
+}
+
+/* Measure the links and let the cost model choose per bucket; log every
+ * choice with its numbers (collective). */
+static int measure_links(struct trainer *t, const char *when)
+{
+	const struct options *o = t->o;
+	struct probe_opts po;
+	size_t total = t->nparams + MODEL_GRAD_EXTRA, nbuckets, off;
+	double t0 = train_now();
+
+	if (!t->probed) {
+		if (cost_model_init(&t->model, t->c->size, &t->c->topo, 0, 0))
+			return -1;
+		nbuckets = (total + t->agg.bucket_elems - 1) / t->agg.bucket_elems;
+		t->choices = calloc(nbuckets, sizeof(*t->choices));
+		if (!t->choices)
+			return -1;
+		for (size_t i = 0; i < nbuckets; i++)
+			t->choices[i] = (enum allreduce_algo)-1;
+	}
+	probe_opts_default(&po);
+	if (net_probe(t->net, &t->model, &po, !o->deterministic))
+		return -1;
+	t->model.allow_mpi = !o->deterministic;
+	t->probed = true;
+	if (o->allreduce == ALLREDUCE_AUTO)
+		t->agg.model = &t->model;
+	if (!t->leader)
+		return 0;
+	log_info("%s: links measured in %.2f s", when, train_now() - t0);
+	if (o->net_report) {
+		size_t sizes[] = { 4 << 10, 64 << 10, 1 << 20, total * sizeof(float) < (64u << 20) ?
+				   total * sizeof(float) : 64u << 20, 64 << 20 };
+
+		net_report(stderr, &t->model, sizes, 5);
+	}
+	if (o->allreduce != ALLREDUCE_AUTO)
+		return 0;
+	off = 0;
+	for (size_t i = 0; off < total; i++, off += t->agg.bucket_elems) {
+		size_t len = total - off < t->agg.bucket_elems ? total - off : t->agg.bucket_elems;
+		double c[ALLREDUCE_CONCRETE];
+		enum allreduce_algo a = cost_model_choose(&t->model, len * sizeof(float), c);
+
+		if (a != t->choices[i])
+			log_info("%s: bucket %zu (%zu KiB): %s%s%s (cost model, ms: ring %.3f, "
+				 "rd %.3f, hier %.3f, mpi %.3f; < 0: not a candidate)", when, i,
+				 len * sizeof(float) >> 10, (int)t->choices[i] >= 0 ?
+				 allreduce_algo_name(t->choices[i]) : "", (int)t->choices[i] >= 0 ?
+				 " -> " : "", allreduce_algo_name(a), c[0] * 1e3, c[1] * 1e3,
+				 c[2] * 1e3, c[3] * 1e3);
+		t->choices[i] = a;
+	}
 	return 0;
 }
 
@@ -797,6 +914,7 @@ static enum step_outcome train_step(struct trainer *t, uint32_t s)
 	meta[META_CORRECT] = ok ? (float)r.correct : 0.0f;
 	t->mine.compute_seconds += train_now() - t0;
 
+	transport_set_step(t->net, t->st.step);
 	if (aggregator_allreduce(&t->agg, g, t->nparams + MODEL_GRAD_EXTRA)) {
 		log_error("step %lld: gradient all-reduce failed", (long long)t->st.step);
 		comm_abort(c, 1);
@@ -857,6 +975,13 @@ static int train_loop(struct trainer *t)
 			if (o->checkpoint_every && t->st.step % o->checkpoint_every == 0 &&
 			    save_checkpoint(t))
 				return 1;
+			if (o->probe_every && t->probed && t->st.step % o->probe_every == 0) {
+				char when[64];
+
+				snprintf(when, sizeof(when), "step %lld", (long long)t->st.step);
+				if (measure_links(t, when))
+					return 1;
+			}
 		}
 
 		memset(&rep, 0, sizeof(rep));
@@ -1015,6 +1140,11 @@ static int finish(struct trainer *t)
 static void trainer_free(struct trainer *t)
 {
 	aggregator_free(&t->agg);
+	if (t->net && t->net != t->c->transport)
+		transport_destroy(t->net);
+	if (t->model.links)
+		cost_model_free(&t->model);
+	free(t->choices);
 	backend_destroy(t->b);
 	dataset_free(&t->data);
 	metrics_close(&t->metrics);
@@ -1051,6 +1181,7 @@ static int train_main(int argc, char **argv)
 	if (parse_train_options(argc, argv, &o, err, sizeof(err))) {
 		if (c.world_rank == 0)
 			fprintf(stderr, "quorate-train: error: %s\n", err);
+		link_emu_config_free(&o.emu);
 		comm_fini(&c);
 		return EXIT_USAGE;
 	}
@@ -1086,6 +1217,11 @@ static int train_main(int argc, char **argv)
 			log_error("%s", err);
 		goto out;
 	}
+	if ((o.allreduce == ALLREDUCE_AUTO || o.net_report) &&
+	    !all_ok(&c, measure_links(&t, "start") == 0)) {
+		log_error("measuring the links failed");
+		goto out;
+	}
 	t.run_start = train_now() - t.st.elapsed_seconds;
 
 	memset(&sa, 0, sizeof(sa));
@@ -1101,6 +1237,7 @@ static int train_main(int argc, char **argv)
 		rv = finish(&t);
 out:
 	trainer_free(&t);
+	link_emu_config_free(&o.emu);
 	comm_fini(&c);
 	return rv;
 }

@@ -22,6 +22,9 @@ struct transport_ops {
 	 * (MPI_Allreduce), or NULL when there is none. */
 	int (*allreduce_native)(struct transport *t, float *buf, size_t n);
 	void (*destroy)(struct transport *t);
+	/* Optional: the training step the caller is at (link emulation
+	 * changes its profile by step). */
+	void (*set_step)(struct transport *t, long step);
 };
 
 struct transport {
@@ -33,6 +36,12 @@ static inline int transport_sendrecv(struct transport *t, const void *sbuf, size
 				     int dest, void *rbuf, size_t rbytes, int src)
 {
 	return t->ops->sendrecv(t, sbuf, sbytes, dest, rbuf, rbytes, src);
+}
+
+static inline void transport_set_step(struct transport *t, long step)
+{
+	if (t->ops->set_step)
+		t->ops->set_step(t, step);
 }
 
 static inline void transport_destroy(struct transport *t)
