@@ -26,7 +26,7 @@ int adapt_choose_h(const struct adapt_config *c, double sync_seconds, double ste
 	if (step_seconds <= 0)
 		return c->h_max;
 	/* sync / (sync + h * step) = target  =>  h = sync (1 - target) / (target step) */
-	h = ceil(sync_seconds * (1 - c->target) / (c->target * step_seconds));
+	h = ceil(sync_seconds * (1 - c->target) / (c->target * step_seconds) - 1e-9);
 	if (!(h >= 1))
 		return 1;
 	return h > c->h_max ? c->h_max : (int)h;
