@@ -25,8 +25,8 @@
 struct adapt_config {
 	double target;			/* communication fraction to aim at (0.1) */
 	int h_max;			/* at most this many local steps (64) */
-	float outer_lr;			/* 0.7 */
-	float outer_momentum;		/* Nesterov, 0.9 */
+	float outer_lr;			/* 1.0 */
+	float outer_momentum;		/* Nesterov, 0.5 */
 };
 
 void adapt_config_default(struct adapt_config *c);

@@ -110,18 +110,29 @@ bool balance_update(struct balance *b, const double *compute_s, const double *sa
 		goto out;
 	qsort(sorted, (size_t)active, sizeof(double), cmp_double);
 	median = active % 2 ? sorted[active / 2] : 0.5 * (sorted[active / 2 - 1] + sorted[active / 2]);
-	/* Exclusions: persistently slower than threshold x median; never the
-	 * last active rank. */
+	/* Exclusions: persistently slower than threshold x the median of the
+	 * other active ranks; never the last active rank. */
 	for (int r = 0; r < size; r++) {
+		int others = 0;
+		double others_median;
+
 		if (b->excluded_until[r] || b->sec_per_sample[r] <= 0)
 			continue;
-		if (b->sec_per_sample[r] > b->threshold * median) {
+		for (int q = 0; q < size; q++)
+			if (q != r && !b->excluded_until[q] && b->sec_per_sample[q] > 0)
+				sorted[others++] = b->sec_per_sample[q];
+		if (others == 0)
+			continue;
+		qsort(sorted, (size_t)others, sizeof(double), cmp_double);
+		others_median = others % 2 ? sorted[others / 2] :
+				0.5 * (sorted[others / 2 - 1] + sorted[others / 2]);
+		if (b->sec_per_sample[r] > b->threshold * others_median) {
 			b->slow[r]++;
 			if (b->slow[r] >= b->rounds && active > 1) {
 				b->excluded_until[r] = b->point + b->next_probation[r];
 				appendf(log, loglen, "rank %d excluded for %d points (%.3g ms/sample, "
-					"median %.3g, %d slow points); ", r, b->next_probation[r],
-					b->sec_per_sample[r] * 1e3, median * 1e3, b->slow[r]);
+					"others' median %.3g, %d slow points); ", r, b->next_probation[r],
+					b->sec_per_sample[r] * 1e3, others_median * 1e3, b->slow[r]);
 				b->next_probation[r] *= 2;
 				active--;
 			}
@@ -129,6 +140,15 @@ bool balance_update(struct balance *b, const double *compute_s, const double *sa
 			b->slow[r] = 0;
 		}
 	}
+	/* The median of the active ranks, for those not measured yet. */
+	active = 0;
+	for (int r = 0; r < size; r++)
+		if (!b->excluded_until[r] && b->sec_per_sample[r] > 0)
+			sorted[active++] = b->sec_per_sample[r];
+	if (active == 0)
+		goto out;
+	qsort(sorted, (size_t)active, sizeof(double), cmp_double);
+	median = active % 2 ? sorted[active / 2] : 0.5 * (sorted[active / 2 - 1] + sorted[active / 2]);
 	/* Shares by speed; ranks not measured yet count at the median. */
 	for (int r = 0; r < size; r++) {
 		want[r] = 0;

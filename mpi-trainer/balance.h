@@ -5,8 +5,8 @@
  * samples since the last one; from these identical numbers every rank
  * computes the same new shares, proportional to each rank's speed (samples
  * per compute second, smoothed), summing to the global batch.  A rank
- * slower than `threshold` times the median for `rounds` points in a row is
- * excluded: it gets no samples and its (empty) gradient is left out; it
+ * slower than `threshold` times the median of the other ranks for `rounds`
+ * points in a row is excluded: it gets no samples and its (empty) gradient is left out; it
  * still receives every sum, so its parameters stay current.  After
  * `probation` points it is re-admitted with an equal share to be measured
  * again; excluded again, its probation doubles.  Pure functions.

@@ -148,7 +148,8 @@ fail:
 
 int checkpoint_write(const char *path, const struct train_state *st,
 		     const struct model_layout *lay, const float *params,
-		     const float *m, const float *v, char *err, size_t errlen)
+		     const float *m, const float *v, const float *outer,
+		     char *err, size_t errlen)
 {
 	char tmp[4096];
 	hid_t file, root = -1;
@@ -179,6 +180,7 @@ int checkpoint_write(const char *path, const struct train_state *st,
 	    attr_put_f64(root, "weight_decay", st->weight_decay) ||
 	    attr_put_i64(root, "warmup_steps", st->warmup_steps) ||
 	    attr_put_i64(root, "augment", st->augment) ||
+	    attr_put_i64(root, "local_steps", st->local_steps) ||
 	    attr_put_i64(root, "train_count", st->train_count) ||
 	    attr_put_i64(root, "nparams", (int64_t)st->nparams) ||
 	    attr_put_i64(root, "world_size", st->world_size) ||
@@ -201,7 +203,8 @@ int checkpoint_write(const char *path, const struct train_state *st,
 			goto fail;
 		H5Gclose(g);
 	}
-	if (put_tensors(file, "/optim/m", lay, m) || (v && put_tensors(file, "/optim/v", lay, v)))
+	if (put_tensors(file, "/optim/m", lay, m) || (v && put_tensors(file, "/optim/v", lay, v)) ||
+	    (outer && put_tensors(file, "/optim/outer", lay, outer)))
 		goto fail;
 	if (st->ranks && put_contributions(file, st))
 		goto fail;
@@ -398,6 +401,9 @@ int checkpoint_compatible(const struct train_state *saved, const struct train_st
 	if (saved->warmup_steps != want->warmup_steps)
 		DIFFER("--warmup-steps", "%lld", (long long)saved->warmup_steps,
 		       (long long)want->warmup_steps);
+	if (saved->local_steps != want->local_steps)
+		DIFFER("local steps (--local-steps; -1: --adapt)", "%d", saved->local_steps,
+		       want->local_steps);
 	if (saved->augment != want->augment)
 		DIFFER("--augment shift", "%d", saved->augment, want->augment);
 	if (saved->train_count != want->train_count)
@@ -416,7 +422,7 @@ int checkpoint_compatible(const struct train_state *saved, const struct train_st
 
 int checkpoint_read(const char *path, const struct train_state *want,
 		    const struct model_layout *lay, struct train_state *st,
-		    float *params, float *m, float *v, char *err, size_t errlen)
+		    float *params, float *m, float *v, float *outer, char *err, size_t errlen)
 {
 	hid_t file, root = -1;
 	int64_t format = 0, complete = 0, i64[10];
@@ -457,6 +463,7 @@ int checkpoint_read(const char *path, const struct train_state *want,
 	    attr_get(root, "weight_decay", H5T_NATIVE_DOUBLE, 1, &st->weight_decay) ||
 	    attr_get(root, "warmup_steps", H5T_NATIVE_INT64, 1, &st->warmup_steps) ||
 	    attr_get(root, "augment", H5T_NATIVE_INT64, 1, &i64[7]) ||
+	    attr_get(root, "local_steps", H5T_NATIVE_INT64, 1, &i64[8]) ||
 	    attr_get(root, "train_count", H5T_NATIVE_INT64, 1, &i64[2]) ||
 	    attr_get(root, "nparams", H5T_NATIVE_INT64, 1, &i64[3]) ||
 	    attr_get(root, "world_size", H5T_NATIVE_INT64, 1, &i64[4]) ||
@@ -481,6 +488,7 @@ int checkpoint_read(const char *path, const struct train_state *want,
 	st->epoch = (int32_t)i64[5];
 	st->epoch_step = (int32_t)i64[6];
 	st->augment = (int32_t)i64[7];
+	st->local_steps = (int32_t)i64[8];
 	if (i64[4] < 1 || i64[4] > 1 << 20) {
 		set_err(err, errlen, "%s: world size %lld in the checkpoint", path, (long long)i64[4]);
 		goto fail;
@@ -491,7 +499,8 @@ int checkpoint_read(const char *path, const struct train_state *want,
 	}
 	if (get_tensors(file, path, "/params", lay, params, err, errlen) ||
 	    get_tensors(file, path, "/optim/m", lay, m, err, errlen) ||
-	    (v && get_tensors(file, path, "/optim/v", lay, v, err, errlen)))
+	    (v && get_tensors(file, path, "/optim/v", lay, v, err, errlen)) ||
+	    (outer && get_tensors(file, path, "/optim/outer", lay, outer, err, errlen)))
 		goto fail;
 	if (get_contributions(file, path, st, err, errlen))
 		goto fail;

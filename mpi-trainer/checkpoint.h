@@ -38,6 +38,7 @@ struct train_state {
 	double lr, momentum, weight_decay;
 	int64_t warmup_steps;
 	int32_t augment;		/* shift of --augment, -1 without */
+	int32_t local_steps;		/* local SGD: H, -1 adaptive, 0 synchronous */
 	uint32_t train_count;		/* samples in the training set */
 	uint64_t nparams;
 	int32_t world_size;		/* ranks in the replica group */
@@ -53,17 +54,20 @@ struct train_state {
 	struct rank_contribution *ranks;
 };
 
-/* Write the state to PATH (via PATH.tmp and rename).  v may be NULL (sgd). */
+/* Write the state to PATH (via PATH.tmp and rename).  v may be NULL (sgd),
+ * outer too (no local SGD: its outer momentum goes to /optim/outer). */
 int checkpoint_write(const char *path, const struct train_state *st,
 		     const struct model_layout *lay, const float *params,
-		     const float *m, const float *v, char *err, size_t errlen);
+		     const float *m, const float *v, const float *outer,
+		     char *err, size_t errlen);
 
-/* Read PATH into st, params, m and v (nparams floats each; v may be NULL).
+/* Read PATH into st, params, m, v and outer (nparams floats each; v and
+ * outer may be NULL).
  * WANT is this run's settings: a checkpoint of another run is refused with
  * the setting that differs.  st->ranks is malloc'd (train_state_free). */
 int checkpoint_read(const char *path, const struct train_state *want,
 		    const struct model_layout *lay, struct train_state *st,
-		    float *params, float *m, float *v, char *err, size_t errlen);
+		    float *params, float *m, float *v, float *outer, char *err, size_t errlen);
 
 /* Whether SAVED may be resumed by a run with settings WANT; err says which
  * setting differs.  The world size may differ (not bit-identical then: the

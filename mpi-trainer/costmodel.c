@@ -130,11 +130,32 @@ static double hier_time(const struct cost_model *m, double bytes)
 	return up + across + down;
 }
 
+/* Piecewise linear through the calibrated points of one algorithm. */
+static double calibrated_time(const struct cost_model *m, int algo, double bytes)
+{
+	const size_t *x = m->cal_bytes;
+	const double *y = m->cal_seconds[algo];
+	int i = 0;
+	double slope, t;
+
+	if (m->ncal == 1)
+		return y[0];
+	while (i + 2 < m->ncal && bytes > (double)x[i + 1])
+		i++;
+	slope = (y[i + 1] - y[i]) / ((double)x[i + 1] - (double)x[i]);
+	if (slope < 0 && bytes > (double)x[i + 1])
+		slope = 0;		/* beyond the points, never faster for more */
+	t = y[i] + slope * (bytes - (double)x[i]);
+	return t > 0 ? t : y[0] * 0.5;
+}
+
 double cost_model_time(const struct cost_model *m, enum allreduce_algo algo, size_t bytes)
 {
 	int *all;
 	double t;
 
+	if (algo < ALLREDUCE_CONCRETE && m->ncal > 0 && m->cal_ok[algo])
+		return calibrated_time(m, algo, (double)bytes);
 	switch (algo) {
 	case ALLREDUCE_RING:
 		all = malloc((size_t)m->size * sizeof(int));

@@ -18,6 +18,8 @@ struct link_cost {
 	double beta;		/* seconds per byte */
 };
 
+#define COST_MAX_CAL 8
+
 struct cost_model {
 	int size;
 	struct topology topo;		/* a copy */
@@ -25,6 +27,13 @@ struct cost_model {
 	bool have_mpi;			/* MPI_Allreduce as a whole: alpha + bytes * beta */
 	struct link_cost mpi;
 	bool allow_mpi;			/* may AUTO choose it (not deterministic) */
+	/* Calibration: each algorithm timed whole at a few sizes; where
+	 * present it replaces the link-by-link estimate (between the sizes
+	 * piecewise linear, beyond them along the last segment). */
+	int ncal;
+	size_t cal_bytes[COST_MAX_CAL];
+	double cal_seconds[ALLREDUCE_CONCRETE][COST_MAX_CAL];
+	bool cal_ok[ALLREDUCE_CONCRETE];
 };
 
 /* Links all at (alpha, beta); topo may be NULL (each rank its own node). */

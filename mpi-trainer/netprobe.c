@@ -13,7 +13,7 @@ void probe_opts_default(struct probe_opts *o)
 {
 	o->small_bytes = 8;
 	o->large_bytes = 1 << 20;
-	o->reps = 3;
+	o->reps = 5;
 }
 
 static double now(void)
@@ -54,9 +54,10 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Median round trip of BYTES with PEER; the lower rank starts each trip. */
+/* Median (and fastest) round trip of BYTES with PEER; the lower rank
+ * starts each trip. */
 static int round_trip(struct transport *t, int peer, void *buf, size_t bytes, int reps,
-		      double *median)
+		      double *median, double *fastest)
 {
 	double times[16];
 
@@ -78,6 +79,8 @@ static int round_trip(struct transport *t, int peer, void *buf, size_t bytes, in
 	}
 	qsort(times, (size_t)reps, sizeof(double), cmp_double);
 	*median = times[reps / 2];
+	if (fastest)
+		*fastest = times[0];
 	return 0;
 }
 
@@ -94,21 +97,25 @@ int net_probe(struct transport *t, struct cost_model *m, const struct probe_opts
 		goto out;
 	/* Warm-up: open every connection the rounds will use. */
 	for (int round = 0; round < net_tournament_rounds(size); round++) {
-		double rtt_small, rtt_large;
+		double rtt_small, rtt_large, min_small, min_large;
 		int p;
 
 		net_tournament_round(size, round, partner);
 		p = partner[t->rank];
 		if (p < 0)
 			continue;
-		if (round_trip(t, p, buf, o->small_bytes, 1, &rtt_small) ||
-		    round_trip(t, p, buf, o->small_bytes, o->reps, &rtt_small) ||
-		    round_trip(t, p, buf, o->large_bytes, o->reps, &rtt_large))
+		if (round_trip(t, p, buf, o->small_bytes, 1, &rtt_small, NULL) ||
+		    round_trip(t, p, buf, o->small_bytes, o->reps, &rtt_small, &min_small) ||
+		    round_trip(t, p, buf, o->large_bytes, o->reps, &rtt_large, &min_large))
 			goto out;
 		if (t->rank < p) {
+			/* Latency: the typical trip.  Bandwidth: the fastest trips of
+			 * each size, whose latencies are both near the link's least,
+			 * so that jitter does not masquerade as transfer time. */
 			double alpha = rtt_small / 2, beta;
 
-			beta = (rtt_large / 2 - alpha) / (double)(o->large_bytes - o->small_bytes);
+			beta = (min_large - min_small) / 2 / (double)(o->large_bytes - o->small_bytes);
+			(void)rtt_large;
 			if (beta < 1e-13)
 				beta = 1e-13;
 			mat[2 * ((size_t)t->rank * size + p)] = (float)alpha;
@@ -169,6 +176,105 @@ out:
 	return rv;
 }
 
+int net_calibrate(struct transport *t, const struct topology *topo, struct cost_model *m,
+		  double budget)
+{
+	static const size_t sizes[] = { 4 << 10, 64 << 10, 1 << 20, 8 << 20 };
+	enum { NSIZES = 4, REPS = 5 };
+	int nalgo = 0, algos[ALLREDUCE_CONCRETE];
+	double predicted = 0, *times;
+	float *buf, *tmp;
+	size_t maxn = sizes[NSIZES - 1] / sizeof(float);
+	int rv = -1;
+
+	for (int a = 0; a < ALLREDUCE_CONCRETE; a++) {
+		double c[ALLREDUCE_CONCRETE];
+
+		cost_model_choose(m, sizes[0], c);
+		if (c[a] < 0)
+			continue;
+		algos[nalgo++] = a;
+		for (int i = 0; i < NSIZES; i++)
+			predicted += (REPS + 1) * cost_model_time(m, (enum allreduce_algo)a, sizes[i]);
+	}
+	m->ncal = 0;
+	if (t->size < 2 || predicted > budget)
+		return 0;
+	times = calloc((size_t)ALLREDUCE_CONCRETE * NSIZES * REPS, sizeof(double));
+	buf = calloc(maxn, sizeof(float));
+	tmp = calloc(maxn, sizeof(float));
+	if (!times || !buf || !tmp)
+		goto out;
+	for (int i = 0; i < NSIZES; i++)
+		for (int rep = 0; rep <= REPS; rep++)
+			for (int k = 0; k < nalgo; k++) {
+				double t0;
+
+				/* Everyone starts together: a ring of one float each. */
+				if (allreduce_ring(t, buf, (size_t)t->size, tmp))
+					goto out;
+				t0 = now();
+				if (allreduce_run((enum allreduce_algo)algos[k], t, topo, buf,
+						  sizes[i] / sizeof(float), tmp))
+					goto out;
+				if (rep > 0)
+					times[((size_t)algos[k] * NSIZES + (size_t)i) * REPS + (size_t)(rep - 1)] =
+						now() - t0;
+			}
+	/* The slowest rank decides: a max through the float sum is not
+	 * available, so each rank's median goes through the ring as a sum of
+	 * one-hot slots. */
+	{
+		size_t slots = (size_t)ALLREDUCE_CONCRETE * NSIZES * (size_t)t->size;
+		float *all = calloc(slots, sizeof(float)), *scratch = calloc(slots, sizeof(float));
+
+		if (!all || !scratch) {
+			free(all);
+			free(scratch);
+			goto out;
+		}
+		for (int a = 0; a < ALLREDUCE_CONCRETE; a++)
+			for (int i = 0; i < NSIZES; i++) {
+				double *v = times + ((size_t)a * NSIZES + (size_t)i) * REPS;
+
+				qsort(v, REPS, sizeof(double), cmp_double);
+				all[((size_t)a * NSIZES + (size_t)i) * (size_t)t->size + (size_t)t->rank] =
+					(float)v[REPS / 2];
+			}
+		if (allreduce_ring(t, all, slots, scratch)) {
+			free(all);
+			free(scratch);
+			goto out;
+		}
+		for (int i = 0; i < NSIZES; i++)
+			m->cal_bytes[i] = sizes[i];
+		for (int a = 0; a < ALLREDUCE_CONCRETE; a++) {
+			m->cal_ok[a] = false;
+			for (int k = 0; k < nalgo; k++)
+				m->cal_ok[a] |= algos[k] == a;
+			for (int i = 0; i < NSIZES; i++) {
+				double worst = 0;
+
+				for (int r = 0; r < t->size; r++) {
+					double v = all[((size_t)a * NSIZES + (size_t)i) * (size_t)t->size + (size_t)r];
+
+					worst = v > worst ? v : worst;
+				}
+				m->cal_seconds[a][i] = worst;
+			}
+		}
+		m->ncal = NSIZES;
+		free(all);
+		free(scratch);
+	}
+	rv = 1;
+out:
+	free(times);
+	free(buf);
+	free(tmp);
+	return rv;
+}
+
 void net_report(FILE *f, const struct cost_model *m, const size_t *sizes, int nsizes)
 {
 	fprintf(f, "network: %d ranks on %d node%s;", m->size, m->topo.nnodes,
@@ -193,7 +299,8 @@ void net_report(FILE *f, const struct cost_model *m, const size_t *sizes, int ns
 	}
 	if (m->have_mpi)
 		fprintf(f, "MPI_Allreduce: %.0f us + %.0f MB/s\n", m->mpi.alpha * 1e6, 1e-6 / m->mpi.beta);
-	fprintf(f, "cost model, ms:     ring       rd     hier      mpi   choice\n");
+	fprintf(f, "cost model (%s), ms:     ring       rd     hier      mpi   choice\n",
+		m->ncal ? "calibrated" : "from the links");
 	for (int i = 0; i < nsizes; i++) {
 		double costs[ALLREDUCE_CONCRETE];
 		enum allreduce_algo a = cost_model_choose(m, sizes[i], costs);

@@ -16,7 +16,7 @@
 struct probe_opts {
 	size_t small_bytes;		/* latency probe (default 8) */
 	size_t large_bytes;		/* bandwidth probe (default 1 MiB) */
-	int reps;			/* round trips of each (default 3) */
+	int reps;			/* round trips of each (default 5) */
 };
 
 void probe_opts_default(struct probe_opts *o);
@@ -26,6 +26,13 @@ void probe_opts_default(struct probe_opts *o);
  * timed too (m->have_mpi).  0 or -1. */
 int net_probe(struct transport *t, struct cost_model *m, const struct probe_opts *o,
 	      bool fit_mpi);
+
+/* Time every candidate algorithm whole at a few sizes (rounds that take
+ * them in turn; the slowest rank's median) and store the times in m, unless
+ * the link model says that would take longer than BUDGET seconds.  Every
+ * rank calls it; returns 1 when calibrated, 0 when skipped, -1 on error. */
+int net_calibrate(struct transport *t, const struct topology *topo, struct cost_model *m,
+		  double budget);
 
 /* The pairs of round R of the tournament over SIZE ranks: partner[r] (-1:
  * none this round).  SIZE rounded up to even, minus one, rounds. */

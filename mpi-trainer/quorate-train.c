@@ -33,8 +33,10 @@
 #include <cblas.h>
 #include <json.h>
 
+#include "adapt.h"
 #include "allreduce.h"
 #include "backend.h"
+#include "balance.h"
 #include "checkpoint.h"
 #include "comm.h"
 #include "costmodel.h"
@@ -46,6 +48,7 @@
 #include "model.h"
 #include "netprobe.h"
 #include "optim.h"
+#include "options.h"
 #include "rng.h"
 #include "shard.h"
 #include "train.h"
@@ -54,34 +57,8 @@
 /* Checkpointed on a signal; run again with --resume (sysexits' EX_TEMPFAIL). */
 #define EXIT_INTERRUPTED 75
 #define EVAL_CHUNK 128
-
-struct options {
-	const char *data;
-	const char *checkpoint;
-	const char *metrics;
-	enum model_kind model;
-	struct optim_config optim;
-	int epochs;
-	int batch;			/* global */
-	uint64_t seed;
-	bool resume;
-	int eval_every;			/* epochs; 0: only at the end */
-	long checkpoint_every;		/* steps; 0: at the end of each epoch */
-	uint32_t limit;
-	int threads;
-	bool deterministic;
-	enum allreduce_algo allreduce;
-	size_t bucket_bytes;
-	bool net_report;		/* print the measured links */
-	long probe_every;		/* steps; 0: only at the start */
-	struct link_emu_config emu;	/* --link-profile, --link-file, --link-all */
-	double max_grad_norm;
-	double stop_at_accuracy;
-	int augment_shift;		/* -1: no augmentation */
-	int fault_rank;			/* testing: this rank's gradient ... */
-	long fault_step;		/* ... becomes NaN at this step */
-	int verbose;
-};
+/* Seconds the cost model's calibration may take (else it is skipped). */
+#define NET_CALIBRATE_BUDGET 3.0
 
 static volatile sig_atomic_t stop_signal;
 
@@ -98,354 +75,19 @@ double train_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* ---- options ---- */
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-"Usage: quorate-train [OPTION]...             train (under srun: data parallel)\n"
-"       quorate-train convert --output FILE.h5 [--data DIR] [--limit N]\n"
-"       quorate-train roofline [--model M] [--batch B] [--optimizer O] [--threads N]\n"
-"\n"
-"  --data PATH            IDX(.gz) directory or HDF5 file (default %s)\n"
-"  --model mlp|cnn        network (default mlp)\n"
-"  --epochs E             epochs (default 10)\n"
-"  --batch B              global batch, split over the ranks (default 64)\n"
-"  --lr LR                peak learning rate (default: adam 0.001, sgd 0.05)\n"
-"  --optimizer sgd|adam   (default adam)\n"
-"  --momentum M           sgd momentum (default 0.9)\n"
-"  --weight-decay WD      (default 0)\n"
-"  --lr-schedule constant|cosine|step   (default cosine)\n"
-"  --warmup-steps N       linear warm-up (default 0)\n"
-"  --seed S               seed of initialisation and shuffling (default 1)\n"
-"  --checkpoint FILE.h5   write checkpoints (each epoch, on SIGTERM/SIGUSR1)\n"
-"  --checkpoint-every N   also every N steps\n"
-"  --resume               continue from --checkpoint when it exists\n"
-"  --eval-every N         test accuracy every N epochs (default 1; 0: at the end)\n"
-"  --metrics FILE         JSON lines: epochs, contributions, result\n"
-"  --limit N              use only the first N training and test samples\n"
-"  --threads N            OpenBLAS threads per rank (default: CPUs / local ranks)\n"
-"  --allreduce ring|rd|hier|mpi|auto   gradient all-reduce (default ring)\n"
-"  --bucket-bytes N       all-reduce bucket size (default %u)\n"
-"  --nondeterministic     allow --allreduce mpi and auto\n"
-"  --net-report           measure the links and print them with the cost model\n"
-"  --probe-every N        measure the links again every N steps (auto)\n"
-"  --link-profile P[,P@STEP...]  emulate links between nodes: perfect, good,\n"
-"                         average, poor, unstable (from STEP on)\n"
-"  --link-file FILE       per-link emulation rules\n"
-"  --link-all             emulate links inside a node too\n"
-"  --max-grad-norm X      reject a rank's gradient whose per-sample norm\n"
-"                         exceeds X (default 1000; 0: no bound)\n"
-"  --augment[=SHIFT]      random mirror and shift by up to SHIFT pixels\n"
-"                         (default 2) of each training sample\n"
-"  --stop-at-accuracy A   stop once the test accuracy reaches A\n"
-"  --fault-nan RANK:STEP  testing: make RANK's gradient NaN at STEP\n"
-"  -v, --verbose          more messages (every rank)\n"
-"  -h, --help             this help\n"
-"  -V, --version          version\n",
-		DATASET_DEFAULT_DIR, ALLREDUCE_DEFAULT_BUCKET_BYTES);
-}
-
-static int parse_long(const char *opt, const char *arg, long lo, long hi, long *out,
-		      char *err, size_t errlen)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < lo || v > hi) {
-		snprintf(err, errlen, "%s: '%s' is not a whole number in %ld..%ld", opt, arg, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int parse_double(const char *opt, const char *arg, double lo, double hi, double *out,
-			char *err, size_t errlen)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(arg, &end);
-	if (errno || end == arg || *end || !isfinite(v) || v < lo || v > hi) {
-		snprintf(err, errlen, "%s: '%s' is not a number in %g..%g", opt, arg, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-enum {
-	OPT_DATA = 256, OPT_MODEL, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_OPTIMIZER,
-	OPT_MOMENTUM, OPT_WEIGHT_DECAY, OPT_SCHEDULE, OPT_WARMUP, OPT_SEED,
-	OPT_CHECKPOINT, OPT_CHECKPOINT_EVERY, OPT_RESUME, OPT_EVAL_EVERY, OPT_METRICS,
-	OPT_LIMIT, OPT_THREADS, OPT_ALLREDUCE, OPT_BUCKET, OPT_NONDET, OPT_MAX_NORM,
-	OPT_STOP_AT, OPT_FAULT_NAN, OPT_AUGMENT, OPT_NET_REPORT, OPT_PROBE_EVERY,
-	OPT_LINK_PROFILE, OPT_LINK_FILE, OPT_LINK_ALL,
-};
-
-static const struct option train_longopts[] = {
-	{ "data", required_argument, NULL, OPT_DATA },
-	{ "model", required_argument, NULL, OPT_MODEL },
-	{ "epochs", required_argument, NULL, OPT_EPOCHS },
-	{ "batch", required_argument, NULL, OPT_BATCH },
-	{ "lr", required_argument, NULL, OPT_LR },
-	{ "optimizer", required_argument, NULL, OPT_OPTIMIZER },
-	{ "momentum", required_argument, NULL, OPT_MOMENTUM },
-	{ "weight-decay", required_argument, NULL, OPT_WEIGHT_DECAY },
-	{ "lr-schedule", required_argument, NULL, OPT_SCHEDULE },
-	{ "warmup-steps", required_argument, NULL, OPT_WARMUP },
-	{ "seed", required_argument, NULL, OPT_SEED },
-	{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
-	{ "checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY },
-	{ "resume", no_argument, NULL, OPT_RESUME },
-	{ "eval-every", required_argument, NULL, OPT_EVAL_EVERY },
-	{ "metrics", required_argument, NULL, OPT_METRICS },
-	{ "limit", required_argument, NULL, OPT_LIMIT },
-	{ "threads", required_argument, NULL, OPT_THREADS },
-	{ "allreduce", required_argument, NULL, OPT_ALLREDUCE },
-	{ "bucket-bytes", required_argument, NULL, OPT_BUCKET },
-	{ "nondeterministic", no_argument, NULL, OPT_NONDET },
-	{ "max-grad-norm", required_argument, NULL, OPT_MAX_NORM },
-	{ "stop-at-accuracy", required_argument, NULL, OPT_STOP_AT },
-	{ "fault-nan", required_argument, NULL, OPT_FAULT_NAN },
-	{ "augment", optional_argument, NULL, OPT_AUGMENT },
-	{ "net-report", no_argument, NULL, OPT_NET_REPORT },
-	{ "probe-every", required_argument, NULL, OPT_PROBE_EVERY },
-	{ "link-profile", required_argument, NULL, OPT_LINK_PROFILE },
-	{ "link-file", required_argument, NULL, OPT_LINK_FILE },
-	{ "link-all", no_argument, NULL, OPT_LINK_ALL },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
-};
-
-/* The option argv[optind - 1] getopt complained about, for the message. */
-static const char *bad_option(char **argv)
-{
-	return argv[optind - 1] ? argv[optind - 1] : "?";
-}
-
-static int parse_train_options(int argc, char **argv, struct options *o,
-			       char *err, size_t errlen)
-{
-	const char *optimizer = NULL, *schedule = NULL, *algo = NULL;
-	double lr = -1, momentum = -1, wd = 0;
-	long v;
-	int c;
-
-	memset(o, 0, sizeof(*o));
-	o->data = DATASET_DEFAULT_DIR;
-	o->model = MODEL_MLP;
-	o->epochs = 10;
-	o->batch = 64;
-	o->seed = 1;
-	o->eval_every = 1;
-	o->deterministic = true;
-	o->bucket_bytes = ALLREDUCE_DEFAULT_BUCKET_BYTES;
-	o->max_grad_norm = 1000;
-	o->fault_rank = -1;
-	o->fault_step = -1;
-	o->augment_shift = -1;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":vhV", train_longopts, NULL)) != -1) {
-		const char *opt = bad_option(argv);
-		double d;
-
-		switch (c) {
-		case OPT_DATA: o->data = optarg; break;
-		case OPT_MODEL:
-			if (model_kind_parse(optarg, &o->model)) {
-				snprintf(err, errlen, "--model: '%s' is not a model (allowed: mlp, cnn)", optarg);
-				return -1;
-			}
-			break;
-		case OPT_EPOCHS:
-			if (parse_long("--epochs", optarg, 1, 100000, &v, err, errlen))
-				return -1;
-			o->epochs = (int)v;
-			break;
-		case OPT_BATCH:
-			if (parse_long("--batch", optarg, 1, 65536, &v, err, errlen))
-				return -1;
-			o->batch = (int)v;
-			break;
-		case OPT_LR:
-			if (parse_double("--lr", optarg, 1e-9, 100, &lr, err, errlen))
-				return -1;
-			break;
-		case OPT_OPTIMIZER: optimizer = optarg; break;
-		case OPT_MOMENTUM:
-			if (parse_double("--momentum", optarg, 0, 0.9999, &momentum, err, errlen))
-				return -1;
-			break;
-		case OPT_WEIGHT_DECAY:
-			if (parse_double("--weight-decay", optarg, 0, 1, &wd, err, errlen))
-				return -1;
-			break;
-		case OPT_SCHEDULE: schedule = optarg; break;
-		case OPT_WARMUP:
-			if (parse_long("--warmup-steps", optarg, 0, 100000000, &v, err, errlen))
-				return -1;
-			o->optim.warmup_steps = v;
-			break;
-		case OPT_SEED: {
-			char *end;
-
-			errno = 0;
-			o->seed = strtoull(optarg, &end, 10);
-			if (errno || end == optarg || *end || *optarg == '-') {
-				snprintf(err, errlen, "--seed: '%s' is not a whole number in 0..%llu",
-					 optarg, (unsigned long long)UINT64_MAX);
-				return -1;
-			}
-			break;
-		}
-		case OPT_CHECKPOINT: o->checkpoint = optarg; break;
-		case OPT_CHECKPOINT_EVERY:
-			if (parse_long("--checkpoint-every", optarg, 0, 1000000000, &v, err, errlen))
-				return -1;
-			o->checkpoint_every = v;
-			break;
-		case OPT_RESUME: o->resume = true; break;
-		case OPT_EVAL_EVERY:
-			if (parse_long("--eval-every", optarg, 0, 100000, &v, err, errlen))
-				return -1;
-			o->eval_every = (int)v;
-			break;
-		case OPT_METRICS: o->metrics = optarg; break;
-		case OPT_LIMIT:
-			if (parse_long("--limit", optarg, 1, 100000000, &v, err, errlen))
-				return -1;
-			o->limit = (uint32_t)v;
-			break;
-		case OPT_THREADS:
-			if (parse_long("--threads", optarg, 1, 1024, &v, err, errlen))
-				return -1;
-			o->threads = (int)v;
-			break;
-		case OPT_ALLREDUCE: algo = optarg; break;
-		case OPT_BUCKET:
-			if (parse_long("--bucket-bytes", optarg, 1024, 1L << 30, &v, err, errlen))
-				return -1;
-			o->bucket_bytes = (size_t)v;
-			break;
-		case OPT_NONDET: o->deterministic = false; break;
-		case OPT_MAX_NORM:
-			if (parse_double("--max-grad-norm", optarg, 0, 1e30, &o->max_grad_norm, err, errlen))
-				return -1;
-			break;
-		case OPT_STOP_AT:
-			if (parse_double("--stop-at-accuracy", optarg, 0, 1, &d, err, errlen))
-				return -1;
-			o->stop_at_accuracy = d;
-			break;
-		case OPT_FAULT_NAN: {
-			int r, n = -1;
-			long s;
-
-			if (sscanf(optarg, "%d:%ld%n", &r, &s, &n) != 2 || n != (int)strlen(optarg) ||
-			    r < 0 || s < 0) {
-				snprintf(err, errlen, "--fault-nan: '%s' is not RANK:STEP", optarg);
-				return -1;
-			}
-			o->fault_rank = r;
-			o->fault_step = s;
-			break;
-		}
-		case OPT_AUGMENT:
-			if (!optarg)
-				o->augment_shift = 2;
-			else if (parse_long("--augment", optarg, 0, 8, &v, err, errlen))
-				return -1;
-			else
-				o->augment_shift = (int)v;
-			break;
-		case OPT_NET_REPORT: o->net_report = true; break;
-		case OPT_PROBE_EVERY:
-			if (parse_long("--probe-every", optarg, 0, 1000000000, &v, err, errlen))
-				return -1;
-			o->probe_every = v;
-			break;
-		case OPT_LINK_PROFILE:
-			if (link_emu_parse_profiles(optarg, &o->emu, err, errlen))
-				return -1;
-			break;
-		case OPT_LINK_FILE:
-			if (link_emu_parse_file(optarg, &o->emu, err, errlen))
-				return -1;
-			break;
-		case OPT_LINK_ALL: o->emu.all_links = true; break;
-		case 'v': o->verbose++; break;
-		case 'h': usage(stdout); exit(0);
-		case 'V': printf("quorate-train %s\n", PACKAGE_VERSION); exit(0);
-		case ':':
-			snprintf(err, errlen, "option '%s' needs a value", opt);
-			return -1;
-		default:
-			snprintf(err, errlen, "unknown option '%s' (see quorate-train --help)", opt);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument '%s' (see quorate-train --help)", argv[optind]);
-		return -1;
-	}
-	{
-		enum optim_kind kind = OPTIM_ADAM;
-		struct optim_config oc;
-		long warmup = o->optim.warmup_steps;
-
-		if (optimizer && optim_kind_parse(optimizer, &kind)) {
-			snprintf(err, errlen, "--optimizer: '%s' is not an optimizer (allowed: sgd, adam)",
-				 optimizer);
-			return -1;
-		}
-		optim_config_default(&oc, kind);
-		if (lr > 0)
-			oc.lr = (float)lr;
-		if (momentum >= 0)
-			oc.momentum = (float)momentum;
-		oc.weight_decay = (float)wd;
-		oc.warmup_steps = warmup;
-		if (schedule && lr_schedule_parse(schedule, &oc.schedule)) {
-			snprintf(err, errlen, "--lr-schedule: '%s' is not a schedule "
-				 "(allowed: constant, cosine, step)", schedule);
-			return -1;
-		}
-		o->optim = oc;
-	}
-	o->allreduce = o->deterministic ? ALLREDUCE_RING : ALLREDUCE_MPI;
-	if (algo && allreduce_algo_parse(algo, &o->allreduce)) {
-		snprintf(err, errlen, "--allreduce: '%s' is not an algorithm "
-			 "(allowed: ring, rd, hier, mpi, auto)", algo);
-		return -1;
-	}
-	if (o->deterministic && !allreduce_algo_deterministic(o->allreduce)) {
-		snprintf(err, errlen, "--allreduce %s: %s; add --nondeterministic to use it", algo,
-			 o->allreduce == ALLREDUCE_MPI ? "MPI_Allreduce's summation order is unspecified"
-			 : "its choices follow measured timings, so runs may differ");
-		return -1;
-	}
-	if (o->allreduce == ALLREDUCE_MPI && link_emu_active(&o->emu)) {
-		snprintf(err, errlen, "--allreduce mpi: MPI_Allreduce's messages cannot be "
-			 "delayed by --link-profile/--link-file");
-		return -1;
-	}
-	o->emu.seed = rng_mix(o->seed, 0x6c696e6b);	/* "link" */
-	if (o->resume && !o->checkpoint) {
-		snprintf(err, errlen, "--resume needs --checkpoint FILE");
-		return -1;
-	}
-	return 0;
-}
-
 /* ---- the trainer ---- */
+
+/* Counters that travel after the payload in the all-reduce: the step's (or
+ * the local-SGD round's) totals, then, with --rebalance, two slots per rank
+ * (compute seconds and samples since the last rebalancing point), each
+ * written by its rank only, so that every rank reads the same numbers. */
+enum {
+	META_SAMPLES, META_REJECTED, META_STOP, META_LOSS, META_CORRECT,
+	META_STEP_SECONDS,	/* local SGD: compute seconds per local step */
+	META_SYNC_SECONDS,	/* local SGD: the previous synchronisation's seconds */
+	META_RANKS = 8,
+};
+#define META_MAX_RANKS ((MODEL_GRAD_EXTRA - META_RANKS) / 2)
 
 struct trainer {
 	const struct options *o;
@@ -458,6 +100,20 @@ struct trainer {
 	bool probed;
 	enum allreduce_algo *choices;		/* per bucket, as last logged */
 	struct aggregator agg;
+	struct compressor compress;		/* --compress */
+	struct balance bal;			/* --rebalance */
+	double bal_compute;			/* this rank since the last rebalancing point */
+	uint32_t bal_samples;
+	int64_t last_rebalance, last_checkpoint, last_probe;	/* steps */
+	bool local_sgd;				/* --local-steps or --adapt */
+	int h;					/* local steps per round */
+	float *anchor, *outer_m, *delta;	/* last synchronised parameters, outer momentum */
+	struct {
+		uint32_t samples, rejected, steps;
+		double loss, compute;
+		long correct;
+	} round;				/* the local-SGD round in progress */
+	double last_sync;			/* seconds of this rank's last synchronisation */
 	struct metrics metrics;
 	struct train_state st;		/* identity and position; st.ranks: earlier runs (rank 0) */
 	struct rng rng;
@@ -532,6 +188,7 @@ static void state_identity(const struct trainer *t, struct train_state *st)
 	st->weight_decay = o->optim.weight_decay;
 	st->warmup_steps = o->optim.warmup_steps;
 	st->augment = o->augment_shift;
+	st->local_steps = o->adapt ? -1 : o->local_steps;
 	st->train_count = t->data.train.count;
 	st->nparams = t->nparams;
 	st->world_size = t->c->size;
@@ -587,6 +244,38 @@ static int setup(struct trainer *t, char *err, size_t errlen)
 			 o->allreduce == ALLREDUCE_MPI ? " (no MPI_Allreduce here)" : "");
 		return -1;
 	}
+	if (o->compress != COMPRESS_NONE &&
+	    compressor_init(&t->compress, o->compress, o->compress_ratio, t->nparams, t->c->size)) {
+		snprintf(err, errlen, "out of memory for --compress");
+		return -1;
+	}
+	if (o->rebalance) {
+		if (t->c->size > META_MAX_RANKS) {
+			snprintf(err, errlen, "--rebalance: at most %d ranks, this group has %d",
+				 META_MAX_RANKS, t->c->size);
+			return -1;
+		}
+		if (balance_init(&t->bal, t->c->size, (uint32_t)o->batch)) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		t->bal.threshold = o->straggler_threshold;
+		t->bal.rounds = o->straggler_rounds;
+		t->bal.probation = o->probation;
+		for (int r = 0; r < t->c->size; r++)
+			t->bal.next_probation[r] = o->probation;
+	}
+	t->local_sgd = o->local_steps > 0 || o->adapt;
+	t->h = o->local_steps > 0 ? o->local_steps : 1;
+	if (t->local_sgd) {
+		t->anchor = malloc(t->nparams * sizeof(float));
+		t->outer_m = calloc(t->nparams, sizeof(float));
+		t->delta = malloc((t->nparams + MODEL_GRAD_EXTRA) * sizeof(float));
+		if (!t->anchor || !t->outer_m || !t->delta) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
 	state_identity(t, &t->st);
 	rng_seed(&t->rng, rng_mix(o->seed, 0x73687566));	/* "shuf" */
 	memcpy(t->st.rng, t->rng.s, sizeof(t->st.rng));
@@ -600,6 +289,20 @@ static int setup(struct trainer *t, char *err, size_t errlen)
 			 t->steps_per_epoch, threads, threads > 1 ? "s" : "",
 			 allreduce_algo_name(o->allreduce),
 			 o->deterministic ? " (deterministic)" : "");
+	if (t->leader && t->local_sgd)
+		log_info("local SGD: %s local steps per round, outer Nesterov step lr %g momentum %g",
+			 o->adapt ? "adaptive" : "fixed", (double)o->adapt_cfg.outer_lr,
+			 (double)o->adapt_cfg.outer_momentum);
+	if (t->leader && o->compress != COMPRESS_NONE)
+		log_info("compression %s: %zu bytes sent per all-reduce instead of %zu",
+			 o->compress == COMPRESS_FP16 ? "fp16" : "top-k",
+			 compressed_bytes(&t->compress, t->nparams, t->c->size),
+			 t->c->size > 1 ? 2 * (size_t)(t->c->size - 1) * (t->nparams / (size_t)t->c->size) *
+			 sizeof(float) : 0);
+	if (t->leader && o->rebalance)
+		log_info("rebalancing every %ld steps; stragglers over %g x the median for %d points "
+			 "are excluded, for %d points at first", o->rebalance_every,
+			 o->straggler_threshold, o->straggler_rounds, o->probation);
 	if (t->leader && link_emu_active(&o->emu)) {
 		for (int i = 0; i < o->emu.nphases; i++)
 			log_info("emulated links%s: profile %s from step %ld", o->emu.all_links ? "" :
@@ -634,12 +337,17 @@ static int measure_links(struct trainer *t, const char *when)
 	if (net_probe(t->net, &t->model, &po, !o->deterministic))
 		return -1;
 	t->model.allow_mpi = !o->deterministic;
+	if (net_calibrate(t->net, &t->c->topo, &t->model, NET_CALIBRATE_BUDGET) < 0)
+		return -1;
 	t->probed = true;
+	t->last_probe = t->st.step;
 	if (o->allreduce == ALLREDUCE_AUTO)
 		t->agg.model = &t->model;
 	if (!t->leader)
 		return 0;
-	log_info("%s: links measured in %.2f s", when, train_now() - t0);
+	log_info("%s: links measured in %.2f s%s", when, train_now() - t0, t->model.ncal ?
+		 "; algorithms timed whole" : "; calibration skipped (links too slow to time "
+		 "every algorithm): link-by-link model");
 	if (o->net_report) {
 		size_t sizes[] = { 4 << 10, 64 << 10, 1 << 20, total * sizeof(float) < (64u << 20) ?
 				   total * sizeof(float) : 64u << 20, 64 << 20 };
@@ -654,13 +362,25 @@ static int measure_links(struct trainer *t, const char *when)
 		double c[ALLREDUCE_CONCRETE];
 		enum allreduce_algo a = cost_model_choose(&t->model, len * sizeof(float), c);
 
-		if (a != t->choices[i])
-			log_info("%s: bucket %zu (%zu KiB): %s%s%s (cost model, ms: ring %.3f, "
-				 "rd %.3f, hier %.3f, mpi %.3f; < 0: not a candidate)", when, i,
+		if (a != t->choices[i]) {
+			char costs[160] = "";
+			size_t used = 0;
+
+			for (int k = 0; k < ALLREDUCE_CONCRETE && used < sizeof(costs); k++) {
+				if (c[k] < 0)
+					used += (size_t)snprintf(costs + used, sizeof(costs) - used,
+								 "%s%s -", k ? ", " : "",
+								 allreduce_algo_name(k));
+				else
+					used += (size_t)snprintf(costs + used, sizeof(costs) - used,
+								 "%s%s %.3f", k ? ", " : "",
+								 allreduce_algo_name(k), c[k] * 1e3);
+			}
+			log_info("%s: bucket %zu (%zu KiB): %s%s%s (cost model, ms: %s)", when, i,
 				 len * sizeof(float) >> 10, (int)t->choices[i] >= 0 ?
 				 allreduce_algo_name(t->choices[i]) : "", (int)t->choices[i] >= 0 ?
-				 " -> " : "", allreduce_algo_name(a), c[0] * 1e3, c[1] * 1e3,
-				 c[2] * 1e3, c[3] * 1e3);
+				 " -> " : "", allreduce_algo_name(a), costs);
+		}
 		t->choices[i] = a;
 	}
 	return 0;
@@ -680,7 +400,8 @@ static int resume(struct trainer *t, char *err, size_t errlen)
 		if (access(t->ckpt_path, F_OK) != 0) {
 			log_info("no checkpoint %s yet: starting from the beginning", t->ckpt_path);
 		} else if (checkpoint_read(t->ckpt_path, &want, &t->b->layout, &got, t->host_params,
-					   t->host_m, have_v ? t->host_v : NULL, err, errlen)) {
+					   t->host_m, have_v ? t->host_v : NULL, t->outer_m,
+					   err, errlen)) {
 			status = -1;
 		} else {
 			status = 1;
@@ -701,7 +422,8 @@ static int resume(struct trainer *t, char *err, size_t errlen)
 		if (comm_bcast(c, &got, sizeof(got), 0) ||
 		    comm_bcast(c, t->host_params, t->nparams * sizeof(float), 0) ||
 		    comm_bcast(c, t->host_m, t->nparams * sizeof(float), 0) ||
-		    (have_v && comm_bcast(c, t->host_v, t->nparams * sizeof(float), 0))) {
+		    (have_v && comm_bcast(c, t->host_v, t->nparams * sizeof(float), 0)) ||
+		    (t->outer_m && comm_bcast(c, t->outer_m, t->nparams * sizeof(float), 0))) {
 			free(ranks);
 			snprintf(err, errlen, "broadcasting the checkpoint failed");
 			return -1;
@@ -768,6 +490,7 @@ static int save_checkpoint(struct trainer *t)
 
 	if (!t->o->checkpoint)
 		return 0;
+	t->last_checkpoint = t->st.step;
 	all = gather_contributions(t);
 	if (t->leader) {
 		struct train_state st = t->st;
@@ -777,7 +500,7 @@ static int save_checkpoint(struct trainer *t)
 		if (!all || t->b->ops->read_params(t->b, t->host_params) ||
 		    t->b->ops->read_optim(t->b, t->host_m, have_v ? t->host_v : NULL) ||
 		    checkpoint_write(t->ckpt_path, &st, &t->b->layout, t->host_params, t->host_m,
-				     have_v ? t->host_v : NULL, err, sizeof(err))) {
+				     have_v ? t->host_v : NULL, t->outer_m, err, sizeof(err))) {
 			log_error("%s", all ? err : "out of memory gathering contributions");
 			ok = 0;
 		} else {
@@ -868,75 +591,262 @@ static void log_shards(struct trainer *t, int epoch)
 
 enum step_outcome { STEP_DONE, STEP_STOP };
 
-/* Per-step counters that travel after the gradients in the one all-reduce. */
-enum { META_SAMPLES, META_REJECTED, META_STOP, META_LOSS, META_CORRECT };
+static size_t meta_len(const struct trainer *t)
+{
+	return META_RANKS + (t->o->rebalance ? 2 * (size_t)t->c->size : 0);
+}
 
-static enum step_outcome train_step(struct trainer *t, uint32_t s)
+/* This rank's samples of step s: an even split, or the balanced shares. */
+static struct shard_slice my_slice(const struct trainer *t, uint32_t s)
 {
 	const struct options *o = t->o;
-	struct comm *c = t->c;
+	struct shard_slice g, sl;
+
+	if (!o->rebalance)
+		return shard_slice(t->data.train.count, (uint32_t)o->batch, s, t->c->rank, t->c->size);
+	g = shard_global(t->data.train.count, (uint32_t)o->batch, s);
+	balance_slice(t->bal.share, t->c->size, (uint32_t)o->batch, g.count, t->c->rank,
+		      &sl.begin, &sl.count);
+	sl.begin += g.begin;
+	return sl;
+}
+
+static void sleep_seconds(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+
+	while (s > 0 && nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Forward and backward over this rank's slice, then validation.  Returns
+ * whether the gradient may be used (false for an empty slice too). */
+static bool compute_gradient(struct trainer *t, const struct shard_slice *sl,
+			     struct batch_result *r, enum grad_verdict *verdict)
+{
+	const struct options *o = t->o;
 	struct backend *b = t->b;
-	struct shard_slice sl = shard_slice(t->data.train.count, (uint32_t)o->batch, s,
-					    c->rank, c->size);
 	struct augment aug = {
 		.on = o->augment_shift >= 0,
 		.shift = o->augment_shift,
 		.key = rng_mix(o->seed, 0x6175670000000000ull + (uint64_t)t->st.epoch),	/* "aug" */
 	};
-	struct batch_result r;
-	enum grad_verdict verdict = GRAD_OK;
-	float *g, *meta;
-	double t0 = train_now(), sumsq = 0;
-	bool ok;
+	double t0 = train_now(), sumsq = 0, spent;
+	float *g;
 
-	if (b->ops->train_batch(b, &t->data.train, t->perm + sl.begin, (int)sl.count, &aug, &r))
-		comm_abort(c, 1);
+	*verdict = GRAD_OK;
+	if (b->ops->train_batch(b, &t->data.train, t->perm + sl->begin, (int)sl->count, &aug, r))
+		comm_abort(t->c, 1);
 	g = b->ops->grad_buffer(b);
-	meta = g + t->nparams;
-	if (sl.count > 0) {
-		if (c->rank == o->fault_rank && t->st.step == o->fault_step)
+	if (sl->count > 0) {
+		if (t->c->rank == o->fault_rank && t->st.step == o->fault_step)
 			g[0] = NAN;		/* --fault-nan: a mock of a broken rank */
 		b->ops->grad_sumsq(b, &sumsq);
-		verdict = grad_validate(sumsq, (long)sl.count, o->max_grad_norm);
-		if (verdict != GRAD_OK) {
+		*verdict = grad_validate(sumsq, (long)sl->count, o->max_grad_norm);
+		if (*verdict != GRAD_OK) {
 			log_warning("step %lld: gradient %s (norm %g over %u samples): "
 				    "left out of this step", (long long)t->st.step,
-				    grad_verdict_name(verdict), sqrt(sumsq), sl.count);
+				    grad_verdict_name(*verdict), sqrt(sumsq), sl->count);
 			memset(g, 0, t->nparams * sizeof(float));
 		}
 	}
-	ok = sl.count > 0 && verdict == GRAD_OK;
-	memset(meta, 0, MODEL_GRAD_EXTRA * sizeof(float));
-	meta[META_SAMPLES] = ok ? (float)sl.count : 0.0f;
-	meta[META_REJECTED] = verdict != GRAD_OK ? 1.0f : 0.0f;
+	spent = train_now() - t0;
+	if (t->c->rank == o->slow_rank && sl->count > 0) {
+		/* --slow-rank: a mock of a slower machine. */
+		sleep_seconds((o->slow_factor - 1) * spent);
+		spent = train_now() - t0;
+	}
+	t->mine.compute_seconds += spent;
+	t->bal_compute += spent;
+	t->bal_samples += sl->count;
+	t->mine.samples += sl->count;
+	if (sl->count > 0 && *verdict == GRAD_OK)
+		t->mine.accepted++;
+	else if (sl->count > 0)
+		t->mine.rejected++;
+	return sl->count > 0 && *verdict == GRAD_OK;
+}
+
+/* Fill the counters; the caller sets the totals. */
+static void fill_meta(struct trainer *t, float *meta)
+{
+	memset(meta, 0, meta_len(t) * sizeof(float));
 	meta[META_STOP] = stop_signal ? 1.0f : 0.0f;
-	meta[META_LOSS] = ok ? (float)r.loss_sum : 0.0f;
-	meta[META_CORRECT] = ok ? (float)r.correct : 0.0f;
-	t->mine.compute_seconds += train_now() - t0;
+	if (t->o->rebalance) {
+		meta[META_RANKS + 2 * t->c->rank] = (float)t->bal_compute;
+		meta[META_RANKS + 2 * t->c->rank + 1] = (float)t->bal_samples;
+	}
+}
+
+/* Sum payload[0..n) and the counters after it across the ranks: through
+ * the compressor, or the aggregator's algorithm. */
+static void allreduce_payload(struct trainer *t, float *buf, size_t n)
+{
+	int rv;
 
 	transport_set_step(t->net, t->st.step);
-	if (aggregator_allreduce(&t->agg, g, t->nparams + MODEL_GRAD_EXTRA)) {
-		log_error("step %lld: gradient all-reduce failed", (long long)t->st.step);
-		comm_abort(c, 1);
+	if (t->compress.kind != COMPRESS_NONE) {
+		double t0 = train_now();
+
+		rv = compressed_allreduce(&t->compress, t->net, buf, n) ||
+		     allreduce_ring(t->net, buf + n, meta_len(t), t->agg.tmp);
+		t->agg.comm_seconds += train_now() - t0;
+		t->agg.bytes += compressed_bytes(&t->compress, n, t->c->size);
+		t->agg.calls++;
+	} else {
+		rv = aggregator_allreduce(&t->agg, buf, n + meta_len(t));
 	}
+	if (rv) {
+		log_error("step %lld: all-reduce failed", (long long)t->st.step);
+		comm_abort(t->c, 1);
+	}
+}
+
+/* A rebalancing point: new shares from everyone's speed (same on all ranks). */
+static void rebalance(struct trainer *t, const float *meta)
+{
+	int size = t->c->size;
+	double secs[META_MAX_RANKS], samples[META_MAX_RANKS];
+	char why[1024];
+
+	for (int r = 0; r < size; r++) {
+		secs[r] = meta[META_RANKS + 2 * r];
+		samples[r] = meta[META_RANKS + 2 * r + 1];
+	}
+	if (balance_update(&t->bal, secs, samples, why, sizeof(why)) && t->leader)
+		log_info("step %lld: rebalanced: %s", (long long)t->st.step, why);
+	t->bal_compute = 0;
+	t->bal_samples = 0;
+	t->last_rebalance = t->st.step;
+}
+
+static void count_totals(struct trainer *t, const float *meta)
+{
+	t->st.epoch_loss += meta[META_LOSS];
+	t->st.epoch_correct += (int64_t)meta[META_CORRECT];
+	t->st.epoch_samples += (int64_t)meta[META_SAMPLES];
+	t->st.epoch_rejected += (int64_t)meta[META_REJECTED];
+}
+
+/* Synchronous data parallelism: every step sums the gradients. */
+static enum step_outcome sync_step(struct trainer *t, uint32_t s)
+{
+	struct backend *b = t->b;
+	struct shard_slice sl = my_slice(t, s);
+	struct batch_result r;
+	enum grad_verdict verdict;
+	bool ok = compute_gradient(t, &sl, &r, &verdict);
+	float *g = b->ops->grad_buffer(b), *meta = g + t->nparams;
+	double t0;
+
+	fill_meta(t, meta);
+	meta[META_SAMPLES] = ok ? (float)sl.count : 0.0f;
+	meta[META_REJECTED] = verdict != GRAD_OK ? 1.0f : 0.0f;
+	meta[META_LOSS] = ok ? (float)r.loss_sum : 0.0f;
+	meta[META_CORRECT] = ok ? (float)r.correct : 0.0f;
+	allreduce_payload(t, g, t->nparams);
 
 	t0 = train_now();
 	if (meta[META_SAMPLES] > 0)
 		b->ops->apply_update(b, 1.0f / meta[META_SAMPLES],
 				     optim_lr(&b->optim, t->st.step), t->st.step);
 	t->mine.compute_seconds += train_now() - t0;
-	t->mine.samples += sl.count;
-	if (ok)
-		t->mine.accepted++;
-	else if (sl.count > 0)
-		t->mine.rejected++;
 	t->st.step++;
 	t->st.epoch_step = (int32_t)(s + 1);
-	t->st.epoch_loss += meta[META_LOSS];
-	t->st.epoch_correct += (int64_t)meta[META_CORRECT];
-	t->st.epoch_samples += (int64_t)meta[META_SAMPLES];
-	t->st.epoch_rejected += (int64_t)meta[META_REJECTED];
+	count_totals(t, meta);
+	if (t->o->rebalance && t->st.step - t->last_rebalance >= t->o->rebalance_every)
+		rebalance(t, meta);
 	return meta[META_STOP] > 0 ? STEP_STOP : STEP_DONE;
+}
+
+/* Local SGD: the end of a round.  Average how far the ranks moved from the
+ * last synchronised parameters (weighted by samples) and take the outer
+ * Nesterov step from there; then choose the next round's length. */
+static enum step_outcome sync_round(struct trainer *t)
+{
+	const struct options *o = t->o;
+	struct backend *b = t->b;
+	size_t n = t->nparams;
+	float *meta = t->delta + n, w = (float)t->round.samples;
+	double t0 = train_now(), step_s, sync_s;
+	int h;
+
+	b->ops->read_params(b, t->host_params);
+	for (size_t i = 0; i < n; i++)
+		t->delta[i] = (t->anchor[i] - t->host_params[i]) * w;
+	fill_meta(t, meta);
+	meta[META_SAMPLES] = w;
+	meta[META_REJECTED] = (float)t->round.rejected;
+	meta[META_LOSS] = (float)t->round.loss;
+	meta[META_CORRECT] = (float)t->round.correct;
+	meta[META_STEP_SECONDS] = t->round.steps ? (float)(t->round.compute / t->round.steps) : 0;
+	meta[META_SYNC_SECONDS] = (float)t->last_sync;
+	allreduce_payload(t, t->delta, n);
+	if (meta[META_SAMPLES] > 0) {
+		float inv = 1.0f / meta[META_SAMPLES];
+
+		for (size_t i = 0; i < n; i++)
+			t->delta[i] *= inv;
+		adapt_outer_step(t->anchor, t->outer_m, t->delta, n, o->adapt_cfg.outer_lr,
+				 o->adapt_cfg.outer_momentum);
+	}
+	b->ops->write_params(b, t->anchor);
+	count_totals(t, meta);
+	step_s = meta[META_STEP_SECONDS] / t->c->size;
+	sync_s = meta[META_SYNC_SECONDS] / t->c->size;
+	t->last_sync = train_now() - t0;
+	if (o->adapt && sync_s > 0 && step_s > 0) {
+		h = adapt_choose_h(&o->adapt_cfg, sync_s, step_s);
+		if (h != t->h && t->leader)
+			log_info("step %lld: local steps %d -> %d (synchronisation %.3f s, local step "
+				 "%.2f ms; aiming at %.0f %% communication)", (long long)t->st.step,
+				 t->h, h, sync_s, step_s * 1e3, 100 * o->adapt_cfg.target);
+		t->h = h;
+	}
+	if (o->rebalance && t->st.step - t->last_rebalance >= o->rebalance_every)
+		rebalance(t, meta);
+	memset(&t->round, 0, sizeof(t->round));
+	return meta[META_STOP] > 0 ? STEP_STOP : STEP_DONE;
+}
+
+/* Local SGD: one step on this rank's slice with its own optimizer state. */
+static enum step_outcome local_step(struct trainer *t, uint32_t s)
+{
+	struct backend *b = t->b;
+	struct shard_slice sl = my_slice(t, s);
+	struct batch_result r;
+	enum grad_verdict verdict;
+	double t0 = train_now();
+
+	if (compute_gradient(t, &sl, &r, &verdict)) {
+		b->ops->apply_update(b, 1.0f / (float)sl.count, optim_lr(&b->optim, t->st.step),
+				     t->st.step);
+		t->round.samples += sl.count;
+		t->round.loss += r.loss_sum;
+		t->round.correct += r.correct;
+	}
+	t->round.rejected += verdict != GRAD_OK;
+	t->round.compute += train_now() - t0;
+	t->round.steps++;
+	t->st.step++;
+	t->st.epoch_step = (int32_t)(s + 1);
+	/* Rounds end at the end of each epoch too: evaluation and checkpoints
+	 * see synchronised parameters. */
+	if ((int)t->round.steps >= t->h || s + 1 == t->steps_per_epoch)
+		return sync_round(t);
+	return STEP_DONE;
+}
+
+/* Whether the parameters are the same on every rank now. */
+static bool synchronised(const struct trainer *t)
+{
+	return !t->local_sgd || t->round.steps == 0;
+}
+
+/* Whether a multiple of EVERY steps was passed since LAST. */
+static bool passed(long every, int64_t last, int64_t now)
+{
+	return every > 0 && now / every > last / every;
 }
 
 /* Returns 0 when every epoch ran, EXIT_INTERRUPTED after a signal, 1 on error. */
@@ -958,7 +868,11 @@ static int train_loop(struct trainer *t)
 			log_shards(t, epoch);
 
 		for (uint32_t s = (uint32_t)t->st.epoch_step; s < t->steps_per_epoch; s++) {
-			if (train_step(t, s) == STEP_STOP) {
+			enum step_outcome out = t->local_sgd ? local_step(t, s) : sync_step(t, s);
+
+			if (!synchronised(t))
+				continue;
+			if (out == STEP_STOP) {
 				int sig = stop_signal;
 
 				if (save_checkpoint(t))
@@ -972,10 +886,10 @@ static int train_loop(struct trainer *t)
 						 "progress is lost)", o->checkpoint ? t->ckpt_path : "");
 				return EXIT_INTERRUPTED;
 			}
-			if (o->checkpoint_every && t->st.step % o->checkpoint_every == 0 &&
+			if (passed(o->checkpoint_every, t->last_checkpoint, t->st.step) &&
 			    save_checkpoint(t))
 				return 1;
-			if (o->probe_every && t->probed && t->st.step % o->probe_every == 0) {
+			if (t->probed && passed(o->probe_every, t->last_probe, t->st.step)) {
 				char when[64];
 
 				snprintf(when, sizeof(when), "step %lld", (long long)t->st.step);
@@ -1144,6 +1058,12 @@ static void trainer_free(struct trainer *t)
 		transport_destroy(t->net);
 	if (t->model.links)
 		cost_model_free(&t->model);
+	compressor_free(&t->compress);
+	if (t->bal.share)
+		balance_free(&t->bal);
+	free(t->anchor);
+	free(t->outer_m);
+	free(t->delta);
 	free(t->choices);
 	backend_destroy(t->b);
 	dataset_free(&t->data);
@@ -1181,7 +1101,7 @@ static int train_main(int argc, char **argv)
 	if (parse_train_options(argc, argv, &o, err, sizeof(err))) {
 		if (c.world_rank == 0)
 			fprintf(stderr, "quorate-train: error: %s\n", err);
-		link_emu_config_free(&o.emu);
+		options_free(&o);
 		comm_fini(&c);
 		return EXIT_USAGE;
 	}
@@ -1217,6 +1137,9 @@ static int train_main(int argc, char **argv)
 			log_error("%s", err);
 		goto out;
 	}
+	if (t.local_sgd)
+		t.b->ops->read_params(t.b, t.anchor);
+	t.last_rebalance = t.last_checkpoint = t.last_probe = t.st.step;
 	if ((o.allreduce == ALLREDUCE_AUTO || o.net_report) &&
 	    !all_ok(&c, measure_links(&t, "start") == 0)) {
 		log_error("measuring the links failed");
@@ -1237,7 +1160,7 @@ static int train_main(int argc, char **argv)
 		rv = finish(&t);
 out:
 	trainer_free(&t);
-	link_emu_config_free(&o.emu);
+	options_free(&o);
 	comm_fini(&c);
 	return rv;
 }
@@ -1248,6 +1171,8 @@ int main(int argc, char **argv)
 		return train_convert_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "roofline"))
 		return train_roofline_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "allreduce-bench"))
+		return train_allreduce_bench_main(argc - 1, argv + 1);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);

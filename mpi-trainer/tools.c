@@ -14,9 +14,13 @@
 
 #include <cblas.h>
 
+#include "allreduce.h"
 #include "backend.h"
+#include "comm.h"
+#include "costmodel.h"
 #include "dataset.h"
 #include "model.h"
+#include "netprobe.h"
 #include "optim.h"
 #include "rng.h"
 #include "train.h"
@@ -326,4 +330,148 @@ int train_roofline_main(int argc, char **argv)
 	dataset_free(&d);
 	free(idx);
 	return 0;
+}
+
+/* ---- quorate-train allreduce-bench ---- */
+
+static int cmp_seconds(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Every algorithm, MPI_Allreduce and the cost model's choice on message
+ * sizes from 4 KiB to 64 MiB: the median time of a few runs, algbw =
+ * bytes / time and busbw = algbw x 2 (n - 1) / n as nccl-tests define them.
+ * CSV on rank 0's stdout. */
+int train_allreduce_bench_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "min-bytes", required_argument, NULL, 'a' },
+		{ "max-bytes", required_argument, NULL, 'b' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long min_bytes = 4 << 10, max_bytes = 64 << 20, reps = 0;
+	struct comm c;
+	struct cost_model model;
+	struct probe_opts po;
+	char err[1024];
+	float *buf = NULL, *tmp = NULL;
+	int ch, rv = 1;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			if (parse_count("allreduce-bench", "--min-bytes", optarg, 4, 1L << 30, &min_bytes))
+				return 2;
+			break;
+		case 'b':
+			if (parse_count("allreduce-bench", "--max-bytes", optarg, 4, 1L << 30, &max_bytes))
+				return 2;
+			break;
+		case 'r':
+			if (parse_count("allreduce-bench", "--reps", optarg, 1, 1000, &reps))
+				return 2;
+			break;
+		default:
+			unknown_option("allreduce-bench", argv, ch);
+			return 2;
+		}
+	}
+	if (comm_init(&argc, &argv, &c, err, sizeof(err))) {
+		fprintf(stderr, "quorate-train allreduce-bench: error: %s\n", err);
+		return 1;
+	}
+	buf = malloc((size_t)max_bytes);
+	tmp = malloc((size_t)max_bytes);
+	if (!buf || !tmp || cost_model_init(&model, c.size, &c.topo, 0, 0)) {
+		fprintf(stderr, "quorate-train allreduce-bench: error: out of memory\n");
+		goto out;
+	}
+	probe_opts_default(&po);
+	if (net_probe(c.transport, &model, &po, true)) {
+		fprintf(stderr, "quorate-train allreduce-bench: error: probing the links failed\n");
+		goto out;
+	}
+	model.allow_mpi = true;
+	if (net_calibrate(c.transport, &c.topo, &model, 3.0) < 0) {
+		fprintf(stderr, "quorate-train allreduce-bench: error: calibration failed\n");
+		goto out;
+	}
+	if (c.rank == 0) {
+		size_t sizes[] = { 4 << 10, 256 << 10, 4 << 20, 64 << 20 };
+
+		net_report(stderr, &model, sizes, 4);
+		printf("ranks,nodes,bytes,algorithm,chosen,seconds,algbw_GBps,busbw_GBps\n");
+	}
+	for (long bytes = min_bytes; bytes <= max_bytes; bytes *= 4) {
+		size_t n = (size_t)bytes / sizeof(float);
+		int r = reps ? (int)reps : bytes <= (1 << 20) ? 40 : bytes <= (16 << 20) ? 10 : 5;
+		enum allreduce_algo chosen = cost_model_choose(&model, (size_t)bytes, NULL);
+		double *t = calloc((size_t)ALLREDUCE_CONCRETE * (size_t)r, sizeof(double));
+		double med[ALLREDUCE_CONCRETE], best = 1e30;
+		int best_algo = 0;
+
+		if (!t)
+			goto out;
+		/* Rounds that take every algorithm in turn, so that a busy spell of
+		 * a shared machine hits them alike; one warm-up round. */
+		for (int i = 0; i <= r; i++)
+			for (int a = 0; a < ALLREDUCE_CONCRETE; a++) {
+				double t0;
+
+				for (size_t k = 0; k < n; k++)
+					buf[k] = (float)(k % 13) * 0.5f;
+				comm_barrier(&c);
+				t0 = train_now();
+				if (allreduce_run((enum allreduce_algo)a, c.transport, &c.topo, buf, n, tmp)) {
+					fprintf(stderr, "all-reduce %s failed\n",
+						allreduce_algo_name((enum allreduce_algo)a));
+					free(t);
+					goto out;
+				}
+				if (i > 0)
+					t[(size_t)a * r + (size_t)(i - 1)] = train_now() - t0;
+			}
+		/* The slowest rank's time of each run decides. */
+		comm_max_f64(&c, t, ALLREDUCE_CONCRETE * r);
+		for (int a = 0; a < ALLREDUCE_CONCRETE; a++) {
+			qsort(t + (size_t)a * r, (size_t)r, sizeof(double), cmp_seconds);
+			med[a] = t[(size_t)a * r + (size_t)r / 2];
+			if (med[a] < best) {
+				best = med[a];
+				best_algo = a;
+			}
+		}
+		for (int a = 0; a <= ALLREDUCE_AUTO && c.rank == 0; a++) {
+			/* auto runs the algorithm the cost model chose: its time is that
+			 * algorithm's, measured in the same rounds. */
+			double m = med[a == ALLREDUCE_AUTO ? (int)chosen : a];
+			double algbw = (double)bytes / m * 1e-9;
+
+			printf("%d,%d,%ld,%s,%s,%.6g,%.4f,%.4f\n", c.size, c.topo.nnodes, bytes,
+			       allreduce_algo_name((enum allreduce_algo)a),
+			       allreduce_algo_name(a == ALLREDUCE_AUTO ? chosen : (enum allreduce_algo)a),
+			       m, algbw, algbw * 2.0 * (c.size - 1) / c.size);
+		}
+		if (c.rank == 0)
+			fprintf(stderr, "%9ld bytes: auto chose %s, %.3g s; best %s %.3g s: %+.1f %%\n",
+				bytes, allreduce_algo_name(chosen), med[chosen],
+				allreduce_algo_name((enum allreduce_algo)best_algo), best,
+				100.0 * (med[chosen] / best - 1));
+		free(t);
+		fflush(stdout);
+	}
+	rv = 0;
+out:
+	free(buf);
+	free(tmp);
+	if (model.links)
+		cost_model_free(&model);
+	comm_fini(&c);
+	return rv;
 }

@@ -14,4 +14,7 @@ int train_convert_main(int argc, char **argv);
  * same matrix shapes. */
 int train_roofline_main(int argc, char **argv);
 
+/* quorate-train allreduce-bench: each algorithm over message sizes (MPI). */
+int train_allreduce_bench_main(int argc, char **argv);
+
 #endif

@@ -103,11 +103,11 @@ static void test_round_trip(void **state)
 	struct train_state got;
 	char tmp[160];
 
-	assert_int_equal(checkpoint_write(f->path, &f->st, &f->lay, f->p, f->m, f->v,
+	assert_int_equal(checkpoint_write(f->path, &f->st, &f->lay, f->p, f->m, f->v, NULL,
 					  f->err, sizeof(f->err)), 0);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", f->path);
 	assert_int_equal(access(tmp, F_OK), -1);	/* renamed into place */
-	assert_int_equal(checkpoint_read(f->path, &f->st, &f->lay, &got, p, m, v,
+	assert_int_equal(checkpoint_read(f->path, &f->st, &f->lay, &got, p, m, v, NULL,
 					 f->err, sizeof(f->err)), 0);
 	assert_memory_equal(p, f->p, n * sizeof(float));
 	assert_memory_equal(m, f->m, n * sizeof(float));
@@ -134,9 +134,9 @@ static void test_round_trip(void **state)
 
 	/* Overwriting keeps a whole file at every moment (rename). */
 	f->st.step = 4001;
-	assert_int_equal(checkpoint_write(f->path, &f->st, &f->lay, f->p, f->m, NULL,
+	assert_int_equal(checkpoint_write(f->path, &f->st, &f->lay, f->p, f->m, NULL, NULL,
 					  f->err, sizeof(f->err)), 0);
-	assert_int_equal(checkpoint_read(f->path, NULL, &f->lay, &got, p, m, NULL,
+	assert_int_equal(checkpoint_read(f->path, NULL, &f->lay, &got, p, m, NULL, NULL,
 					 f->err, sizeof(f->err)), 0);
 	assert_int_equal(got.step, 4001);
 	train_state_free(&got);
@@ -153,14 +153,14 @@ static void test_incomplete_refused(void **state)
 	struct train_state got;
 	hid_t file;
 
-	assert_int_equal(checkpoint_write(f->path, &f->st, &f->lay, f->p, f->m, f->v,
+	assert_int_equal(checkpoint_write(f->path, &f->st, &f->lay, f->p, f->m, f->v, NULL,
 					  f->err, sizeof(f->err)), 0);
 	/* What a writer killed before its last attribute leaves behind. */
 	file = H5Fopen(f->path, H5F_ACC_RDWR, H5P_DEFAULT);
 	assert_true(file >= 0);
 	assert_true(H5Adelete(file, "complete") >= 0);
 	H5Fclose(file);
-	assert_int_equal(checkpoint_read(f->path, NULL, &f->lay, &got, p, p, p,
+	assert_int_equal(checkpoint_read(f->path, NULL, &f->lay, &got, p, p, p, NULL,
 					 f->err, sizeof(f->err)), -1);
 	assert_non_null(strstr(f->err, "incomplete checkpoint"));
 	assert_non_null(strstr(f->err, f->path));
@@ -173,7 +173,7 @@ static void test_incomplete_refused(void **state)
 		fputs("not a checkpoint\n", fp);
 		fclose(fp);
 	}
-	assert_int_equal(checkpoint_read(f->path, NULL, &f->lay, &got, p, p, p,
+	assert_int_equal(checkpoint_read(f->path, NULL, &f->lay, &got, p, p, p, NULL,
 					 f->err, sizeof(f->err)), -1);
 	assert_non_null(strstr(f->err, "not an HDF5 checkpoint"));
 	free(p);
@@ -187,21 +187,21 @@ static void test_other_run_refused(void **state)
 	struct train_state want = f->st, got;
 
 	want.ranks = NULL;
-	assert_int_equal(checkpoint_write(f->path, &f->st, &f->lay, f->p, f->m, f->v,
+	assert_int_equal(checkpoint_write(f->path, &f->st, &f->lay, f->p, f->m, f->v, NULL,
 					  f->err, sizeof(f->err)), 0);
 	want.batch = 128;
-	assert_int_equal(checkpoint_read(f->path, &want, &f->lay, &got, p, p, p,
+	assert_int_equal(checkpoint_read(f->path, &want, &f->lay, &got, p, p, p, NULL,
 					 f->err, sizeof(f->err)), -1);
 	if (!strstr(f->err, "--batch 64, this run has --batch 128"))
 		fail_msg("%s", f->err);
 	want.batch = 64;
 	want.seed = 2;
-	assert_int_equal(checkpoint_read(f->path, &want, &f->lay, &got, p, p, p,
+	assert_int_equal(checkpoint_read(f->path, &want, &f->lay, &got, p, p, p, NULL,
 					 f->err, sizeof(f->err)), -1);
 	assert_non_null(strstr(f->err, "--seed"));
 	want.seed = f->st.seed;
 	snprintf(want.optimizer, sizeof(want.optimizer), "sgd");
-	assert_int_equal(checkpoint_read(f->path, &want, &f->lay, &got, p, p, p,
+	assert_int_equal(checkpoint_read(f->path, &want, &f->lay, &got, p, p, p, NULL,
 					 f->err, sizeof(f->err)), -1);
 	assert_non_null(strstr(f->err, "--optimizer adam, this run has --optimizer sgd"));
 	/* Another world size is allowed (the trainer warns). */
@@ -215,7 +215,7 @@ static void test_other_run_refused(void **state)
 
 		model_config_default(&cfg, MODEL_MLP, 28, 28, 10);
 		assert_int_equal(model_layout(&cfg, &mlp, f->err, sizeof(f->err)), 0);
-		assert_int_equal(checkpoint_read(f->path, NULL, &mlp, &got, p, p, p,
+		assert_int_equal(checkpoint_read(f->path, NULL, &mlp, &got, p, p, p, NULL,
 						 f->err, sizeof(f->err)), -1);
 		assert_non_null(strstr(f->err, "/params/fc1.weight is missing or not of the model's shape"));
 	}
