@@ -66,6 +66,8 @@ void usage(FILE *f)
 "  --augment[=SHIFT]      random mirror and shift by up to SHIFT pixels\n"
 "                         (default 2) of each training sample\n"
 "  --stop-at-accuracy A   stop once the test accuracy reaches A\n"
+"  --eval-every-steps N   also evaluate every N steps (time to accuracy)\n"
+"  --time-limit S         stop after S seconds of training (evaluation excluded)\n"
 "  --fault-nan RANK:STEP  testing: make RANK's gradient NaN at STEP\n"
 "  -v, --verbose          more messages (every rank)\n"
 "  -h, --help             this help\n"
@@ -114,7 +116,7 @@ enum {
 	OPT_LINK_PROFILE, OPT_LINK_FILE, OPT_LINK_ALL, OPT_LOCAL_STEPS, OPT_ADAPT,
 	OPT_ADAPT_TARGET, OPT_ADAPT_MAX, OPT_OUTER_LR, OPT_OUTER_MOM, OPT_COMPRESS,
 	OPT_REBALANCE, OPT_REBALANCE_EVERY, OPT_STRAGGLER_THRESHOLD, OPT_STRAGGLER_ROUNDS,
-	OPT_PROBATION, OPT_SLOW_RANK,
+	OPT_PROBATION, OPT_SLOW_RANK, OPT_EVAL_STEPS, OPT_TIME_LIMIT,
 };
 
 static const struct option train_longopts[] = {
@@ -161,6 +163,8 @@ static const struct option train_longopts[] = {
 	{ "straggler-rounds", required_argument, NULL, OPT_STRAGGLER_ROUNDS },
 	{ "probation", required_argument, NULL, OPT_PROBATION },
 	{ "slow-rank", required_argument, NULL, OPT_SLOW_RANK },
+	{ "eval-every-steps", required_argument, NULL, OPT_EVAL_STEPS },
+	{ "time-limit", required_argument, NULL, OPT_TIME_LIMIT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -359,6 +363,15 @@ int parse_train_options(int argc, char **argv, struct options *o,
 			break;
 		case OPT_COMPRESS:
 			if (compress_parse(optarg, &o->compress, &o->compress_ratio, err, errlen))
+				return -1;
+			break;
+		case OPT_EVAL_STEPS:
+			if (parse_long("--eval-every-steps", optarg, 1, 1000000000, &v, err, errlen))
+				return -1;
+			o->eval_every_steps = v;
+			break;
+		case OPT_TIME_LIMIT:
+			if (parse_double("--time-limit", optarg, 0.001, 1e9, &o->time_limit, err, errlen))
 				return -1;
 			break;
 		case OPT_REBALANCE: o->rebalance = true; break;

@@ -50,6 +50,8 @@ struct options {
 	double slow_factor;		/* ... this many times slower */
 	double max_grad_norm;
 	double stop_at_accuracy;
+	long eval_every_steps;		/* also evaluate every N steps (time to accuracy) */
+	double time_limit;		/* stop after this many training seconds; 0: none */
 	int augment_shift;		/* -1: no augmentation */
 	int fault_rank;			/* testing: this rank's gradient ... */
 	long fault_step;		/* ... becomes NaN at this step */

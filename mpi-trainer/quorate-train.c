@@ -114,6 +114,9 @@ struct trainer {
 		long correct;
 	} round;				/* the local-SGD round in progress */
 	double last_sync;			/* seconds of this rank's last synchronisation */
+	double eval_seconds;			/* spent evaluating, this run */
+	int64_t last_eval;			/* step of the last --eval-every-steps */
+	bool stop_early;			/* --stop-at-accuracy or --time-limit */
 	struct metrics metrics;
 	struct train_state st;		/* identity and position; st.ranks: earlier runs (rank 0) */
 	struct rng rng;
@@ -531,7 +534,71 @@ static double evaluate(struct trainer *t)
 	counts[1] = r.count;
 	if (comm_sum_i64(c, counts, 2))
 		comm_abort(c, 1);
+	t->eval_seconds += train_now() - t0;
 	return counts[1] ? (double)counts[0] / (double)counts[1] : 0.0;
+}
+
+/* Whether a multiple of EVERY steps was passed since LAST. */
+static bool passed(long every, int64_t last, int64_t now)
+{
+	return every > 0 && now / every > last / every;
+}
+
+/* Seconds of training so far (earlier runs included), evaluation excluded. */
+static double train_seconds(const struct trainer *t)
+{
+	return train_now() - t->run_start - t->eval_seconds;
+}
+
+/* --eval-every-steps, --stop-at-accuracy and --time-limit, at a point where
+ * every rank holds the same parameters.  Rank 0's clock decides the time
+ * limit for everyone. */
+static void check_progress(struct trainer *t)
+{
+	const struct options *o = t->o;
+	double secs;
+
+	if (o->eval_every_steps && passed(o->eval_every_steps, t->last_eval, t->st.step)) {
+		double acc = evaluate(t);
+
+		t->last_eval = t->st.step;
+		t->last_test_acc = acc;
+		secs = train_seconds(t);
+		if (t->leader) {
+			struct json_object *j = json_object_new_object();
+
+			log_info("step %lld: test-acc %.4f after %.1f s of training",
+				 (long long)t->st.step, acc, secs);
+			if (j) {
+				json_object_object_add(j, "event", json_object_new_string("eval"));
+				json_object_object_add(j, "replica", json_object_new_int(t->c->replica));
+				json_object_object_add(j, "step", json_object_new_int64(t->st.step));
+				json_object_object_add(j, "test_acc", json_object_new_double(acc));
+				json_object_object_add(j, "train_seconds", json_object_new_double(secs));
+				metrics_write(&t->metrics, j);
+				json_object_put(j);
+			}
+		}
+		if (o->stop_at_accuracy > 0 && acc >= o->stop_at_accuracy) {
+			if (t->leader)
+				log_info("test accuracy %.4f reached %.4f at step %lld after %.1f s of "
+					 "training", acc, o->stop_at_accuracy, (long long)t->st.step, secs);
+			t->stop_early = true;
+		}
+	}
+	if (o->time_limit > 0) {
+		double elapsed = train_seconds(t);
+
+		if (comm_bcast(t->c, &elapsed, sizeof(elapsed), 0))
+			comm_abort(t->c, 1);
+		if (elapsed >= o->time_limit) {
+			if (t->leader)
+				log_info("--time-limit %.0f s reached at step %lld", o->time_limit,
+					 (long long)t->st.step);
+			t->last_test_acc = -1;	/* evaluate the parameters as they are now */
+			t->stop_early = true;
+		}
+	}
 }
 
 /* Log each rank's shard of this epoch (checksum of its sample indices), and
@@ -843,12 +910,6 @@ static bool synchronised(const struct trainer *t)
 	return !t->local_sgd || t->round.steps == 0;
 }
 
-/* Whether a multiple of EVERY steps was passed since LAST. */
-static bool passed(long every, int64_t last, int64_t now)
-{
-	return every > 0 && now / every > last / every;
-}
-
 /* Returns 0 when every epoch ran, EXIT_INTERRUPTED after a signal, 1 on error. */
 static int train_loop(struct trainer *t)
 {
@@ -896,6 +957,9 @@ static int train_loop(struct trainer *t)
 				if (measure_links(t, when))
 					return 1;
 			}
+			check_progress(t);
+			if (t->stop_early)
+				return 0;
 		}
 
 		memset(&rep, 0, sizeof(rep));
@@ -936,7 +1000,8 @@ static int train_loop(struct trainer *t)
 		t->st.epoch_correct = t->st.epoch_samples = t->st.epoch_rejected = 0;
 		if (save_checkpoint(t))
 			return 1;
-		if (o->stop_at_accuracy > 0 && rep.test_acc >= o->stop_at_accuracy) {
+		if (o->stop_at_accuracy > 0 && rep.test_acc >= o->stop_at_accuracy &&
+		    !o->eval_every_steps) {
 			if (t->leader)
 				log_info("test accuracy %.4f reached %.4f after epoch %d (%.1f s)",
 					 rep.test_acc, o->stop_at_accuracy, epoch + 1, rep.elapsed);
@@ -1033,6 +1098,7 @@ static int finish(struct trainer *t)
 			json_object_object_add(j, "steps", json_object_new_int64(t->st.step));
 			json_object_object_add(j, "test_acc", json_object_new_double(acc));
 			json_object_object_add(j, "elapsed", json_object_new_double(train_now() - t->run_start));
+			json_object_object_add(j, "train_seconds", json_object_new_double(train_seconds(t)));
 			json_object_object_add(j, "peak_rss_kib", json_object_new_int64(max_rss));
 			json_object_object_add(j, "model_digest", json_object_new_string(hex));
 			metrics_write(&t->metrics, j);
@@ -1139,7 +1205,7 @@ static int train_main(int argc, char **argv)
 	}
 	if (t.local_sgd)
 		t.b->ops->read_params(t.b, t.anchor);
-	t.last_rebalance = t.last_checkpoint = t.last_probe = t.st.step;
+	t.last_rebalance = t.last_checkpoint = t.last_probe = t.last_eval = t.st.step;
 	if ((o.allreduce == ALLREDUCE_AUTO || o.net_report) &&
 	    !all_ok(&c, measure_links(&t, "start") == 0)) {
 		log_error("measuring the links failed");
