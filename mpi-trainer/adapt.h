@@ -23,7 +23,7 @@
 #include "transport.h"
 
 struct adapt_config {
-	double target;			/* communication fraction to aim at (0.1) */
+	double target;			/* communication fraction to aim at (0.5) */
 	int h_max;			/* at most this many local steps (64) */
 	float outer_lr;			/* 1.0 */
 	float outer_momentum;		/* Nesterov, 0.5 */

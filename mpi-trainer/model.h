@@ -67,9 +67,9 @@ struct model_layout {
 };
 
 /* The gradient buffer has this many floats more after the gradients: room
- * for the trainer's per-step counters (8, then 2 per rank for up to 128
+ * for the trainer's per-step counters (8, then 3 per rank for up to 128
  * ranks), so one all-reduce carries both. */
-#define MODEL_GRAD_EXTRA (8 + 2 * 128)
+#define MODEL_GRAD_EXTRA (8 + 3 * 128)
 
 struct model {
 	struct model_config cfg;

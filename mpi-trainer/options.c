@@ -51,7 +51,7 @@ void usage(FILE *f)
 "  --local-steps H        local SGD: H steps per synchronisation, then an outer\n"
 "                         Nesterov step (DiLoCo)\n"
 "  --adapt                local SGD with H chosen from the measured communication\n"
-"  --adapt-target F       communication fraction --adapt aims at (default 0.1)\n"
+"  --adapt-target F       communication fraction --adapt aims at (default 0.5)\n"
 "  --adapt-max-steps H    at most H local steps (default 64)\n"
 "  --outer-lr LR, --outer-momentum M   outer step (default 1.0, 0.5)\n"
 "  --compress none|fp16|topk[:RATIO]   what the all-reduce sends (top-k: 1 %%)\n"

@@ -78,16 +78,17 @@ double train_now(void)
 /* ---- the trainer ---- */
 
 /* Counters that travel after the payload in the all-reduce: the step's (or
- * the local-SGD round's) totals, then, with --rebalance, two slots per rank
- * (compute seconds and samples since the last rebalancing point), each
- * written by its rank only, so that every rank reads the same numbers. */
+ * the local-SGD round's) totals, then three slots per rank (compute seconds
+ * and samples since the last rebalancing point; compute seconds of the
+ * local-SGD round), each written by its rank only, so that every rank reads
+ * the same numbers. */
 enum {
 	META_SAMPLES, META_REJECTED, META_STOP, META_LOSS, META_CORRECT,
 	META_STEP_SECONDS,	/* local SGD: compute seconds per local step */
-	META_SYNC_SECONDS,	/* local SGD: the previous synchronisation's seconds */
+	META_NET_SECONDS,	/* local SGD: the previous synchronisation's network time */
 	META_RANKS = 8,
 };
-#define META_MAX_RANKS ((MODEL_GRAD_EXTRA - META_RANKS) / 2)
+#define META_MAX_RANKS ((MODEL_GRAD_EXTRA - META_RANKS) / 3)
 
 struct trainer {
 	const struct options *o;
@@ -113,7 +114,8 @@ struct trainer {
 		double loss, compute;
 		long correct;
 	} round;				/* the local-SGD round in progress */
-	double last_sync;			/* seconds of this rank's last synchronisation */
+	double last_net;			/* network seconds of the last synchronisation */
+	double net_ema, step_ema;		/* --adapt: smoothed network and step seconds */
 	double eval_seconds;			/* spent evaluating, this run */
 	int64_t last_eval;			/* step of the last --eval-every-steps */
 	bool stop_early;			/* --stop-at-accuracy or --time-limit */
@@ -660,7 +662,7 @@ enum step_outcome { STEP_DONE, STEP_STOP };
 
 static size_t meta_len(const struct trainer *t)
 {
-	return META_RANKS + (t->o->rebalance ? 2 * (size_t)t->c->size : 0);
+	return META_RANKS + (t->o->rebalance || t->local_sgd ? 3 * (size_t)t->c->size : 0);
 }
 
 /* This rank's samples of step s: an even split, or the balanced shares. */
@@ -739,9 +741,10 @@ static void fill_meta(struct trainer *t, float *meta)
 {
 	memset(meta, 0, meta_len(t) * sizeof(float));
 	meta[META_STOP] = stop_signal ? 1.0f : 0.0f;
-	if (t->o->rebalance) {
-		meta[META_RANKS + 2 * t->c->rank] = (float)t->bal_compute;
-		meta[META_RANKS + 2 * t->c->rank + 1] = (float)t->bal_samples;
+	if (t->o->rebalance || t->local_sgd) {
+		meta[META_RANKS + 3 * t->c->rank] = (float)t->bal_compute;
+		meta[META_RANKS + 3 * t->c->rank + 1] = (float)t->bal_samples;
+		meta[META_RANKS + 3 * t->c->rank + 2] = (float)t->round.compute;
 	}
 }
 
@@ -777,8 +780,8 @@ static void rebalance(struct trainer *t, const float *meta)
 	char why[1024];
 
 	for (int r = 0; r < size; r++) {
-		secs[r] = meta[META_RANKS + 2 * r];
-		samples[r] = meta[META_RANKS + 2 * r + 1];
+		secs[r] = meta[META_RANKS + 3 * r];
+		samples[r] = meta[META_RANKS + 3 * r + 1];
 	}
 	if (balance_update(&t->bal, secs, samples, why, sizeof(why)) && t->leader)
 		log_info("step %lld: rebalanced: %s", (long long)t->st.step, why);
@@ -847,8 +850,21 @@ static enum step_outcome sync_round(struct trainer *t)
 	meta[META_LOSS] = (float)t->round.loss;
 	meta[META_CORRECT] = (float)t->round.correct;
 	meta[META_STEP_SECONDS] = t->round.steps ? (float)(t->round.compute / t->round.steps) : 0;
-	meta[META_SYNC_SECONDS] = (float)t->last_sync;
+	meta[META_NET_SECONDS] = (float)t->last_net;
+	t0 = train_now();
 	allreduce_payload(t, t->delta, n);
+	{
+		/* The all-reduce also waited for the slowest rank to finish its
+		 * round: that is compute, not network. */
+		double slowest = 0;
+
+		for (int r = 0; r < t->c->size; r++)
+			if (meta[META_RANKS + 3 * r + 2] > slowest)
+				slowest = meta[META_RANKS + 3 * r + 2];
+		t->last_net = train_now() - t0 - (slowest - t->round.compute);
+		if (t->last_net < 0)
+			t->last_net = 0;
+	}
 	if (meta[META_SAMPLES] > 0) {
 		float inv = 1.0f / meta[META_SAMPLES];
 
@@ -860,15 +876,21 @@ static enum step_outcome sync_round(struct trainer *t)
 	b->ops->write_params(b, t->anchor);
 	count_totals(t, meta);
 	step_s = meta[META_STEP_SECONDS] / t->c->size;
-	sync_s = meta[META_SYNC_SECONDS] / t->c->size;
-	t->last_sync = train_now() - t0;
-	if (o->adapt && sync_s > 0 && step_s > 0) {
-		h = adapt_choose_h(&o->adapt_cfg, sync_s, step_s);
-		if (h != t->h && t->leader)
-			log_info("step %lld: local steps %d -> %d (synchronisation %.3f s, local step "
-				 "%.2f ms; aiming at %.0f %% communication)", (long long)t->st.step,
-				 t->h, h, sync_s, step_s * 1e3, 100 * o->adapt_cfg.target);
-		t->h = h;
+	sync_s = meta[META_NET_SECONDS] / t->c->size;
+	if (o->adapt && step_s > 0) {
+		/* Smoothed, and changed only by a clear margin: every rank sees
+		 * the same numbers, so every rank picks the same H. */
+		t->net_ema = t->net_ema > 0 ? 0.7 * t->net_ema + 0.3 * sync_s : sync_s;
+		t->step_ema = t->step_ema > 0 ? 0.7 * t->step_ema + 0.3 * step_s : step_s;
+		h = adapt_choose_h(&o->adapt_cfg, t->net_ema, t->step_ema);
+		if (abs(h - t->h) >= (t->h / 4 > 2 ? t->h / 4 : 2)) {
+			if (t->leader)
+				log_info("step %lld: local steps %d -> %d (network %.3f s per "
+					 "synchronisation, local step %.2f ms; aiming at %.0f %% "
+					 "communication)", (long long)t->st.step, t->h, h, t->net_ema,
+					 t->step_ema * 1e3, 100 * o->adapt_cfg.target);
+			t->h = h;
+		}
 	}
 	if (o->rebalance && t->st.step - t->last_rebalance >= o->rebalance_every)
 		rebalance(t, meta);

@@ -274,14 +274,17 @@ static void test_adapt_h(void **state)
 	struct adapt_config c;
 
 	adapt_config_default(&c);
+	assert_true(c.target == 0.5);
 	assert_int_equal(adapt_choose_h(&c, 0.001, 0.010), 1);	/* fast network */
-	/* 0.1 s of sync against 10 ms steps: 90 steps keep it at 10 % ... */
-	assert_int_equal(adapt_choose_h(&c, 0.100, 0.010), 64);	/* ... capped */
+	/* 0.1 s per synchronisation, 10 ms steps: 10 steps make it half. */
+	assert_int_equal(adapt_choose_h(&c, 0.100, 0.010), 10);
+	/* Aiming at 10 %: 90 steps, capped at 64 ... */
+	c.target = 0.1;
+	assert_int_equal(adapt_choose_h(&c, 0.100, 0.010), 64);
 	c.h_max = 200;
 	assert_int_equal(adapt_choose_h(&c, 0.100, 0.010), 90);
 	assert_int_equal(adapt_choose_h(&c, 10.0, 0.010), 200);
-	c.target = 0.5;
-	assert_int_equal(adapt_choose_h(&c, 0.100, 0.010), 10);
+	assert_int_equal(adapt_choose_h(&c, 0.0, 0.010), 1);
 }
 
 static void test_outer_step(void **state)
