@@ -38,8 +38,17 @@ struct backend_ops {
 	int (*eval_range)(struct backend *b, const struct dataset *ds, uint32_t first,
 			  uint32_t n, struct batch_result *r);
 	/* The flat gradient buffer: nparams + MODEL_GRAD_EXTRA floats, in host
-	 * memory unless grads_on_device. */
+	 * memory (NULL when grads_on_device: use the calls below). */
 	float *(*grad_buffer)(struct backend *b);
+	/* gradients[offset, offset + n) to and from host memory. */
+	int (*get_grads)(struct backend *b, size_t offset, size_t n, float *host);
+	int (*set_grads)(struct backend *b, size_t offset, size_t n, const float *host);
+	/* Gradients (not the counters after them) := 0, or *= s. */
+	int (*zero_grads)(struct backend *b);
+	int (*scale_grads)(struct backend *b, float s);
+	/* Optional: sum gradients[0, n) across the ranks where they live (NCCL
+	 * on the device); NULL for host memory. */
+	int (*allreduce)(struct backend *b, size_t n);
 	/* Sum of squares of the gradients (validation before the all-reduce). */
 	int (*grad_sumsq)(struct backend *b, double *sumsq);
 	/* One optimizer step with gradient = buffer * scale, at learning rate lr. */

@@ -127,6 +127,33 @@ static float *cpu_grad_buffer(struct backend *b)
 	return cpu(b)->model.grads;
 }
 
+static int cpu_get_grads(struct backend *b, size_t offset, size_t n, float *host)
+{
+	memcpy(host, cpu(b)->model.grads + offset, n * sizeof(float));
+	return 0;
+}
+
+static int cpu_set_grads(struct backend *b, size_t offset, size_t n, const float *host)
+{
+	memcpy(cpu(b)->model.grads + offset, host, n * sizeof(float));
+	return 0;
+}
+
+static int cpu_zero_grads(struct backend *b)
+{
+	memset(cpu(b)->model.grads, 0, b->layout.nparams * sizeof(float));
+	return 0;
+}
+
+static int cpu_scale_grads(struct backend *b, float s)
+{
+	float *g = cpu(b)->model.grads;
+
+	for (size_t i = 0; i < b->layout.nparams; i++)
+		g[i] *= s;
+	return 0;
+}
+
 static int cpu_grad_sumsq(struct backend *b, double *sumsq)
 {
 	*sumsq = grad_sumsq(cpu(b)->model.grads, b->layout.nparams);
@@ -190,6 +217,11 @@ static const struct backend_ops cpu_ops = {
 	.train_batch = cpu_train_batch,
 	.eval_range = cpu_eval_range,
 	.grad_buffer = cpu_grad_buffer,
+	.get_grads = cpu_get_grads,
+	.set_grads = cpu_set_grads,
+	.zero_grads = cpu_zero_grads,
+	.scale_grads = cpu_scale_grads,
+	.allreduce = NULL,
 	.grad_sumsq = cpu_grad_sumsq,
 	.apply_update = cpu_apply_update,
 	.read_params = cpu_read_params,

@@ -171,10 +171,12 @@ static void node_name(char *buf, size_t len)
 /* Ranks of the group on this host, by host name: they share its CPUs.
  * (MPI_COMM_TYPE_SHARED would see the virtual cluster's nodes, which are
  * slurmds on one host, as different machines.) */
-static int count_same_host(MPI_Comm group, int size)
+static int count_same_host(MPI_Comm group, int size, int rank, int *local_rank)
 {
 	char me[HOST_NAME_MAX + 1] = "", *all;
 	int count = 0;
+
+	*local_rank = 0;
 
 	if (gethostname(me, sizeof(me)))
 		return 1;
@@ -183,7 +185,11 @@ static int count_same_host(MPI_Comm group, int size)
 		return 1;
 	if (MPI_Allgather(me, sizeof(me), MPI_CHAR, all, sizeof(me), MPI_CHAR, group) == MPI_SUCCESS)
 		for (int r = 0; r < size; r++)
-			count += !strncmp(all + (size_t)r * sizeof(me), me, sizeof(me));
+			if (!strncmp(all + (size_t)r * sizeof(me), me, sizeof(me))) {
+				if (r < rank)
+					(*local_rank)++;
+				count++;
+			}
 	free(all);
 	return count > 0 ? count : 1;
 }
@@ -227,7 +233,7 @@ int comm_init(int *argc, char ***argv, struct comm *c, char *err, size_t errlen)
 	MPI_Comm_set_errhandler(impl->group, MPI_ERRORS_RETURN);
 	MPI_Comm_rank(impl->group, &c->rank);
 	MPI_Comm_size(impl->group, &c->size);
-	c->local_size = count_same_host(impl->group, c->size);
+	c->local_size = count_same_host(impl->group, c->size, c->rank, &c->local_rank);
 	if (group_topology(impl->group, c->size, &c->topo)) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

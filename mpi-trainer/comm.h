@@ -21,6 +21,7 @@ struct comm {
 	int rank, size;			/* within this replica group */
 	int replica, replicas;		/* QUORATE_REPLICA, QUORATE_REPLICAS; 0, 1 without */
 	int local_size;			/* ranks of this group on this host */
+	int local_rank;			/* this rank's place among them */
 	struct topology topo;		/* the group's ranks by node (SLURMD_NODENAME, else host) */
 	struct transport *transport;	/* point-to-point within the group */
 	void *impl;

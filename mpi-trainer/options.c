@@ -39,6 +39,7 @@ void usage(FILE *f)
 "  --metrics FILE         JSON lines: epochs, contributions, result\n"
 "  --limit N              use only the first N training and test samples\n"
 "  --threads N            OpenBLAS threads per rank (default: CPUs / local ranks)\n"
+"  --device cpu|gpu       where the model runs (gpu: quorate-train-gpu, NCCL)\n"
 "  --allreduce ring|rd|hier|mpi|auto   gradient all-reduce (default ring)\n"
 "  --bucket-bytes N       all-reduce bucket size (default %u)\n"
 "  --nondeterministic     allow --allreduce mpi and auto, --adapt, --rebalance\n"
@@ -116,7 +117,7 @@ enum {
 	OPT_LINK_PROFILE, OPT_LINK_FILE, OPT_LINK_ALL, OPT_LOCAL_STEPS, OPT_ADAPT,
 	OPT_ADAPT_TARGET, OPT_ADAPT_MAX, OPT_OUTER_LR, OPT_OUTER_MOM, OPT_COMPRESS,
 	OPT_REBALANCE, OPT_REBALANCE_EVERY, OPT_STRAGGLER_THRESHOLD, OPT_STRAGGLER_ROUNDS,
-	OPT_PROBATION, OPT_SLOW_RANK, OPT_EVAL_STEPS, OPT_TIME_LIMIT,
+	OPT_PROBATION, OPT_SLOW_RANK, OPT_EVAL_STEPS, OPT_TIME_LIMIT, OPT_DEVICE,
 };
 
 static const struct option train_longopts[] = {
@@ -164,6 +165,7 @@ static const struct option train_longopts[] = {
 	{ "probation", required_argument, NULL, OPT_PROBATION },
 	{ "slow-rank", required_argument, NULL, OPT_SLOW_RANK },
 	{ "eval-every-steps", required_argument, NULL, OPT_EVAL_STEPS },
+	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "time-limit", required_argument, NULL, OPT_TIME_LIMIT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -365,6 +367,23 @@ int parse_train_options(int argc, char **argv, struct options *o,
 			if (compress_parse(optarg, &o->compress, &o->compress_ratio, err, errlen))
 				return -1;
 			break;
+		case OPT_DEVICE:
+			if (!strcmp(optarg, "cpu")) {
+				o->gpu = false;
+			} else if (!strcmp(optarg, "gpu")) {
+#ifdef HAVE_CUDA_BACKEND
+				o->gpu = true;
+#else
+				snprintf(err, errlen, "--device gpu: this quorate-train was built without "
+					 "CUDA; run quorate-train-gpu (configure --with-cuda)");
+				return -1;
+#endif
+			} else {
+				snprintf(err, errlen, "--device: '%s' is not a device (allowed: cpu, gpu)",
+					 optarg);
+				return -1;
+			}
+			break;
 		case OPT_EVAL_STEPS:
 			if (parse_long("--eval-every-steps", optarg, 1, 1000000000, &v, err, errlen))
 				return -1;
@@ -449,6 +468,7 @@ int parse_train_options(int argc, char **argv, struct options *o,
 		o->optim = oc;
 	}
 	o->allreduce = ALLREDUCE_RING;
+	o->allreduce_given = algo != NULL;
 	if (algo && allreduce_algo_parse(algo, &o->allreduce)) {
 		snprintf(err, errlen, "--allreduce: '%s' is not an algorithm "
 			 "(allowed: ring, rd, hier, mpi, auto)", algo);

@@ -32,7 +32,9 @@ struct options {
 	uint32_t limit;
 	int threads;
 	bool deterministic;
+	bool gpu;			/* --device gpu */
 	enum allreduce_algo allreduce;
+	bool allreduce_given;		/* --allreduce on the command line */
 	size_t bucket_bytes;
 	bool net_report;		/* print the measured links */
 	long probe_every;		/* steps; 0: only at the start */

@@ -36,11 +36,15 @@
 #include "adapt.h"
 #include "allreduce.h"
 #include "backend.h"
+#ifdef HAVE_CUDA_BACKEND
+#include "backend_cuda.h"
+#endif
 #include "balance.h"
 #include "checkpoint.h"
 #include "comm.h"
 #include "costmodel.h"
 #include "dataset.h"
+#include "gpu_host.h"
 #include "hash.h"
 #include "linkemu.h"
 #include "log.h"
@@ -116,6 +120,9 @@ struct trainer {
 	} round;				/* the local-SGD round in progress */
 	double last_net;			/* network seconds of the last synchronisation */
 	double net_ema, step_ema;		/* --adapt: smoothed network and step seconds */
+	float meta[MODEL_GRAD_EXTRA];		/* the step's counters (see META_*) */
+	float *grads_host;			/* device gradients' host copy, when needed */
+	bool device_allreduce;			/* the backend sums its own gradients */
 	double eval_seconds;			/* spent evaluating, this run */
 	int64_t last_eval;			/* step of the last --eval-every-steps */
 	bool stop_early;			/* --stop-at-accuracy or --time-limit */
@@ -199,6 +206,46 @@ static void state_identity(const struct trainer *t, struct train_state *st)
 	st->world_size = t->c->size;
 }
 
+/* The GPU backend on this rank's device, connected to the others by NCCL
+ * (the unique id travels by MPI). */
+static int create_gpu_backend(struct trainer *t, const struct optim_config *oc, int max_batch,
+			      struct input_norm norm, char *err, size_t errlen)
+{
+#ifdef HAVE_CUDA_BACKEND
+	unsigned char id[BACKEND_CUDA_ID_BYTES] = { 0 };
+	int devices, device;
+	char env[256];
+
+	if (t->o->deterministic) {
+		gpu_deterministic_env(env, sizeof(env));
+		if (*env && t->leader)
+			log_info("deterministic GPU run: %s", env);
+	}
+	devices = backend_cuda_devices();
+	device = gpu_device_for(t->c->local_rank, devices);
+	if (device < 0) {
+		snprintf(err, errlen, "--device gpu: no CUDA device visible to this rank");
+		return -1;
+	}
+	t->b = backend_cuda_create(&t->cfg, oc, max_batch, norm, t->o->seed, device, err, errlen);
+	if (!t->b)
+		return -1;
+	if (t->leader && backend_cuda_nccl_id(id, sizeof(id))) {
+		snprintf(err, errlen, "ncclGetUniqueId failed");
+		return -1;
+	}
+	if (comm_bcast(t->c, id, sizeof(id), 0) ||
+	    backend_cuda_connect(t->b, t->c->rank, t->c->size, id, err, errlen))
+		return -1;
+	log_verbose("rank %d: GPU %d of %d", t->c->rank, device, devices);
+	return 0;
+#else
+	(void)t; (void)oc; (void)max_batch; (void)norm;
+	snprintf(err, errlen, "--device gpu: built without CUDA");
+	return -1;
+#endif
+}
+
 static int setup(struct trainer *t, char *err, size_t errlen)
 {
 	const struct options *o = t->o;
@@ -222,8 +269,16 @@ static int setup(struct trainer *t, char *err, size_t errlen)
 	t->steps_per_epoch = shard_steps(t->data.train.count, (uint32_t)o->batch);
 	oc.total_steps = (long)t->steps_per_epoch * o->epochs;
 	local_batch = (o->batch + t->c->size - 1) / t->c->size;
-	t->b = backend_cpu_create(&t->cfg, &oc, local_batch > EVAL_CHUNK ? local_batch : EVAL_CHUNK,
-				  norm, o->seed, err, errlen);
+	if (o->rebalance)
+		local_batch = o->batch;		/* one rank may take the whole batch */
+	if (o->gpu) {
+		if (create_gpu_backend(t, &oc, local_batch > EVAL_CHUNK ? local_batch : EVAL_CHUNK,
+				       norm, err, errlen))
+			return -1;
+	} else {
+		t->b = backend_cpu_create(&t->cfg, &oc, local_batch > EVAL_CHUNK ? local_batch :
+					  EVAL_CHUNK, norm, o->seed, err, errlen);
+	}
 	if (!t->b)
 		return -1;
 	t->nparams = t->b->layout.nparams;
@@ -247,6 +302,16 @@ static int setup(struct trainer *t, char *err, size_t errlen)
 			    t->nparams + MODEL_GRAD_EXTRA)) {
 		snprintf(err, errlen, "cannot set up the %s all-reduce%s", allreduce_algo_name(o->allreduce),
 			 o->allreduce == ALLREDUCE_MPI ? " (no MPI_Allreduce here)" : "");
+		return -1;
+	}
+	/* Gradients on a device are summed there (NCCL) unless something that
+	 * works on host memory was asked for. */
+	t->device_allreduce = t->b->grads_on_device && t->b->ops->allreduce &&
+			      !o->allreduce_given && o->compress == COMPRESS_NONE &&
+			      !link_emu_active(&o->emu);
+	if (t->b->grads_on_device && !t->device_allreduce &&
+	    !(t->grads_host = malloc((t->nparams + MODEL_GRAD_EXTRA) * sizeof(float)))) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	if (o->compress != COMPRESS_NONE &&
@@ -292,7 +357,7 @@ static int setup(struct trainer *t, char *err, size_t errlen)
 			 (double)oc.lr, lr_schedule_name(oc.schedule), o->batch, t->c->size,
 			 t->c->size > 1 ? "s" : "", t->data.train.count, t->data.test.count,
 			 t->steps_per_epoch, threads, threads > 1 ? "s" : "",
-			 allreduce_algo_name(o->allreduce),
+			 t->device_allreduce ? "nccl (on the device)" : allreduce_algo_name(o->allreduce),
 			 o->deterministic ? " (deterministic)" : "");
 	if (t->leader && t->local_sgd)
 		log_info("local SGD: %s local steps per round, outer Nesterov step lr %g momentum %g",
@@ -701,22 +766,20 @@ static bool compute_gradient(struct trainer *t, const struct shard_slice *sl,
 		.key = rng_mix(o->seed, 0x6175670000000000ull + (uint64_t)t->st.epoch),	/* "aug" */
 	};
 	double t0 = train_now(), sumsq = 0, spent;
-	float *g;
 
 	*verdict = GRAD_OK;
 	if (b->ops->train_batch(b, &t->data.train, t->perm + sl->begin, (int)sl->count, &aug, r))
 		comm_abort(t->c, 1);
-	g = b->ops->grad_buffer(b);
 	if (sl->count > 0) {
 		if (t->c->rank == o->fault_rank && t->st.step == o->fault_step)
-			g[0] = NAN;		/* --fault-nan: a mock of a broken rank */
+			b->ops->scale_grads(b, NAN);	/* --fault-nan: a mock of a broken rank */
 		b->ops->grad_sumsq(b, &sumsq);
 		*verdict = grad_validate(sumsq, (long)sl->count, o->max_grad_norm);
 		if (*verdict != GRAD_OK) {
 			log_warning("step %lld: gradient %s (norm %g over %u samples): "
 				    "left out of this step", (long long)t->st.step,
 				    grad_verdict_name(*verdict), sqrt(sumsq), sl->count);
-			memset(g, 0, t->nparams * sizeof(float));
+			b->ops->zero_grads(b);
 		}
 	}
 	spent = train_now() - t0;
@@ -772,6 +835,43 @@ static void allreduce_payload(struct trainer *t, float *buf, size_t n)
 	}
 }
 
+/* Sum the gradients and the counters in t->meta across the ranks, wherever
+ * the backend keeps them: in host memory directly; on a device through its
+ * own all-reduce (NCCL), or else through a host copy. */
+static void sum_gradients(struct trainer *t)
+{
+	struct backend *b = t->b;
+	size_t n = t->nparams, len = meta_len(t);
+	float *g = b->ops->grad_buffer(b);
+
+	if (g) {
+		memcpy(g + n, t->meta, len * sizeof(float));
+		allreduce_payload(t, g, n);
+		memcpy(t->meta, g + n, len * sizeof(float));
+		return;
+	}
+	if (t->device_allreduce) {
+		double t0 = train_now();
+
+		if (b->ops->set_grads(b, n, len, t->meta) || b->ops->allreduce(b, n + len) ||
+		    b->ops->get_grads(b, n, len, t->meta)) {
+			log_error("step %lld: device all-reduce failed", (long long)t->st.step);
+			comm_abort(t->c, 1);
+		}
+		t->agg.comm_seconds += train_now() - t0;
+		t->agg.bytes += (n + len) * sizeof(float);
+		t->agg.calls++;
+		return;
+	}
+	if (b->ops->get_grads(b, 0, n, t->grads_host))
+		comm_abort(t->c, 1);
+	memcpy(t->grads_host + n, t->meta, len * sizeof(float));
+	allreduce_payload(t, t->grads_host, n);
+	memcpy(t->meta, t->grads_host + n, len * sizeof(float));
+	if (b->ops->set_grads(b, 0, n, t->grads_host))
+		comm_abort(t->c, 1);
+}
+
 /* A rebalancing point: new shares from everyone's speed (same on all ranks). */
 static void rebalance(struct trainer *t, const float *meta)
 {
@@ -806,7 +906,7 @@ static enum step_outcome sync_step(struct trainer *t, uint32_t s)
 	struct batch_result r;
 	enum grad_verdict verdict;
 	bool ok = compute_gradient(t, &sl, &r, &verdict);
-	float *g = b->ops->grad_buffer(b), *meta = g + t->nparams;
+	float *meta = t->meta;
 	double t0;
 
 	fill_meta(t, meta);
@@ -814,7 +914,7 @@ static enum step_outcome sync_step(struct trainer *t, uint32_t s)
 	meta[META_REJECTED] = verdict != GRAD_OK ? 1.0f : 0.0f;
 	meta[META_LOSS] = ok ? (float)r.loss_sum : 0.0f;
 	meta[META_CORRECT] = ok ? (float)r.correct : 0.0f;
-	allreduce_payload(t, g, t->nparams);
+	sum_gradients(t);
 
 	t0 = train_now();
 	if (meta[META_SAMPLES] > 0)
@@ -1152,6 +1252,7 @@ static void trainer_free(struct trainer *t)
 	free(t->anchor);
 	free(t->outer_m);
 	free(t->delta);
+	free(t->grads_host);
 	free(t->choices);
 	backend_destroy(t->b);
 	dataset_free(&t->data);
@@ -1261,6 +1362,8 @@ int main(int argc, char **argv)
 		return train_roofline_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "allreduce-bench"))
 		return train_allreduce_bench_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "nccl-bench"))
+		return train_nccl_bench_main(argc - 1, argv + 1);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);

@@ -24,6 +24,10 @@
 #include "optim.h"
 #include "rng.h"
 #include "train.h"
+#ifdef HAVE_CUDA_BACKEND
+#include "backend_cuda.h"
+#include "gpu_host.h"
+#endif
 
 #define ROOFLINE_ROUNDS 4
 
@@ -474,4 +478,62 @@ out:
 		cost_model_free(&model);
 	comm_fini(&c);
 	return rv;
+}
+
+/* ---- quorate-train-gpu nccl-bench ---- */
+
+/* NCCL all-reduce of 4 KiB .. 256 MiB on every rank's GPU: the slowest
+ * rank's median, algbw and busbw as nccl-tests define them; CSV. */
+int train_nccl_bench_main(int argc, char **argv)
+{
+#ifdef HAVE_CUDA_BACKEND
+	struct comm c;
+	struct model_config cfg;
+	struct optim_config oc;
+	struct input_norm norm = { 0.3f, 0.3f };
+	struct backend *b = NULL;
+	unsigned char id[BACKEND_CUDA_ID_BYTES] = { 0 };
+	char err[1024];
+	int rv = 1, device;
+
+	if (comm_init(&argc, &argv, &c, err, sizeof(err))) {
+		fprintf(stderr, "quorate-train nccl-bench: error: %s\n", err);
+		return 1;
+	}
+	gpu_deterministic_env(NULL, 0);
+	device = gpu_device_for(c.local_rank, backend_cuda_devices());
+	model_config_default(&cfg, MODEL_MLP, 28, 28, DATASET_CLASSES);
+	optim_config_default(&oc, OPTIM_SGD);
+	if (device < 0) {
+		fprintf(stderr, "quorate-train nccl-bench: error: no CUDA device\n");
+		goto out;
+	}
+	b = backend_cuda_create(&cfg, &oc, 1, norm, 1, device, err, sizeof(err));
+	if (!b || (c.rank == 0 && backend_cuda_nccl_id(id, sizeof(id))) ||
+	    comm_bcast(&c, id, sizeof(id), 0) ||
+	    backend_cuda_connect(b, c.rank, c.size, id, err, sizeof(err))) {
+		fprintf(stderr, "quorate-train nccl-bench: error: %s\n", b ? err : "no backend");
+		goto out;
+	}
+	if (c.rank == 0)
+		printf("ranks,bytes,seconds,algbw_GBps,busbw_GBps\n");
+	for (size_t bytes = 4 << 10; bytes <= (256u << 20); bytes *= 4) {
+		double med = 0;
+
+		if (backend_cuda_time_allreduce(b, bytes, 20, &med) || comm_max_f64(&c, &med, 1))
+			goto out;
+		if (c.rank == 0)
+			printf("%d,%zu,%.6g,%.3f,%.3f\n", c.size, bytes, med, bytes / med * 1e-9,
+			       bytes / med * 1e-9 * 2.0 * (c.size - 1) / c.size);
+	}
+	rv = 0;
+out:
+	backend_destroy(b);
+	comm_fini(&c);
+	return rv;
+#else
+	(void)argc; (void)argv;
+	fprintf(stderr, "quorate-train nccl-bench: built without CUDA (quorate-train-gpu has it)\n");
+	return 1;
+#endif
 }

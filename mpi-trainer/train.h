@@ -17,4 +17,7 @@ int train_roofline_main(int argc, char **argv);
 /* quorate-train allreduce-bench: each algorithm over message sizes (MPI). */
 int train_allreduce_bench_main(int argc, char **argv);
 
+/* quorate-train-gpu nccl-bench: NCCL all-reduce over message sizes. */
+int train_nccl_bench_main(int argc, char **argv);
+
 #endif

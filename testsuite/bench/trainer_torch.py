@@ -64,17 +64,31 @@ def make_model(kind):
                          nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
+def evaluate(model, xt, yt):
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, xt.shape[0], 1000):
+            correct += (model(xt[i:i + 1000]).argmax(1) == yt[i:i + 1000]).sum().item()
+    model.train()
+    return correct / xt.shape[0]
+
+
 def run(rank, args, port, queue):
     world = args.world
     torch.set_num_threads(args.threads)
+    cuda = args.device == "cuda"
+    dev = torch.device(f"cuda:{rank % torch.cuda.device_count()}" if cuda else "cpu")
     if world > 1:
-        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}",
+        dist.init_process_group("nccl" if cuda else "gloo",
+                                init_method=f"tcp://127.0.0.1:{port}",
                                 rank=rank, world_size=world)
     torch.manual_seed(args.seed)
     xs, ys, xt, yt = load(args.data, args.limit)
-    model = make_model(args.model)
+    xs, ys, xt, yt = xs.to(dev), ys.to(dev), xt.to(dev), yt.to(dev)
+    model = make_model(args.model).to(dev)
     if world > 1:
-        model = nn.parallel.DistributedDataParallel(model)
+        model = nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if cuda else None)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     n = xs.shape[0]
     steps = (n + args.batch - 1) // args.batch
@@ -83,6 +97,7 @@ def run(rank, args, port, queue):
         opt, lambda s: 0.5 * (1.0 + math.cos(math.pi * min(s, total) / total)))
     loss_fn = nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(args.seed)
+    tta = None		# training seconds to --target accuracy, evaluated every --eval-steps
     train_seconds = 0.0
     trained = 0
     for epoch in range(args.epochs):
@@ -90,7 +105,7 @@ def run(rank, args, port, queue):
         model.train()
         t0 = time.perf_counter()
         for s in range(steps):
-            idx = perm[s * args.batch:(s + 1) * args.batch]
+            idx = perm[s * args.batch:(s + 1) * args.batch].to(dev)
             part = idx.tensor_split(world)[rank]
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(model(xs[part]), ys[part])
@@ -98,19 +113,25 @@ def run(rank, args, port, queue):
             opt.step()
             sched.step()
             trained += idx.numel()
+            if args.target and tta is None and (epoch * steps + s + 1) % args.eval_steps == 0:
+                if cuda:
+                    torch.cuda.synchronize()
+                train_seconds += time.perf_counter() - t0
+                if evaluate(model, xt, yt) >= args.target:
+                    tta = train_seconds
+                t0 = time.perf_counter()
+        if cuda:
+            torch.cuda.synchronize()
         train_seconds += time.perf_counter() - t0
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, xt.shape[0], 1000):
-            correct += (model(xt[i:i + 1000]).argmax(1) == yt[i:i + 1000]).sum().item()
+    acc = evaluate(model, xt, yt)
     if rank == 0:
         queue.put({"impl": "pytorch", "version": torch.__version__, "model": args.model,
                    "world": world, "threads": args.threads, "batch": args.batch,
                    "epochs": args.epochs, "train_samples": n,
                    "samples_per_s": trained / train_seconds,
                    "train_seconds": train_seconds,
-                   "test_acc": correct / xt.shape[0]})
+                   "test_acc": acc, "device": args.device,
+                   "seconds_to_target": tta})
     if world > 1:
         dist.destroy_process_group()
 
@@ -126,6 +147,10 @@ def main():
     p.add_argument("--threads", type=int, default=0, help="per rank (default: 2 / world)")
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--target", type=float, default=0.0,
+                   help="record the training seconds until this test accuracy")
+    p.add_argument("--eval-steps", type=int, default=100)
     args = p.parse_args()
     if args.threads <= 0:
         args.threads = max(1, (os.cpu_count() or 1) // args.world)
