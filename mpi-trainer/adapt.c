@@ -13,9 +13,9 @@
 
 void adapt_config_default(struct adapt_config *c)
 {
-	/* Local SGD needs more samples for the same accuracy: take local steps
-	 * only when the network would otherwise take more than half the time. */
-	c->target = 0.5;
+	/* Local SGD needs more samples for the same accuracy: stay synchronous
+	 * until the network would take more than 80 % of the time. */
+	c->target = 0.8;
 	c->h_max = 64;
 	/* DiLoCo's 0.7 and 0.9 suit rounds of hundreds of steps; with the few
 	 * to 64 local steps here, 1.0 and 0.5 trained better (README). */

@@ -5,8 +5,9 @@
  * steps on its own part of the data, then the ranks average how far they
  * moved (weighted by samples) and apply that as the gradient of an outer
  * Nesterov-momentum step from the last synchronised parameters.  H follows
- * the measured cost of a synchronisation against a step's compute, so that
- * communication takes about `target` of the time.
+ * the measured network time of a synchronisation against a step's compute:
+ * 1 (synchronous training) while communication takes at most `target` of
+ * the time, else as many local steps as bring it back to `target`.
  *
  * Compression of what is all-reduced: fp16 (halves on the wire, sums kept
  * in float at each hop), or top-k with error feedback (each rank sends its
@@ -23,7 +24,7 @@
 #include "transport.h"
 
 struct adapt_config {
-	double target;			/* communication fraction to aim at (0.5) */
+	double target;			/* communication fraction to aim at (0.8) */
 	int h_max;			/* at most this many local steps (64) */
 	float outer_lr;			/* 1.0 */
 	float outer_momentum;		/* Nesterov, 0.5 */

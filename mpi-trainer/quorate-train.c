@@ -120,6 +120,7 @@ struct trainer {
 	} round;				/* the local-SGD round in progress */
 	double last_net;			/* network seconds of the last synchronisation */
 	double net_ema, step_ema;		/* --adapt: smoothed network and step seconds */
+	double last_update;			/* seconds of the last synchronous update */
 	float meta[MODEL_GRAD_EXTRA];		/* the step's counters (see META_*) */
 	float *grads_host;			/* device gradients' host copy, when needed */
 	bool device_allreduce;			/* the backend sums its own gradients */
@@ -898,6 +899,69 @@ static void count_totals(struct trainer *t, const float *meta)
 	t->st.epoch_rejected += (int64_t)meta[META_REJECTED];
 }
 
+/* The network's share of an all-reduce that started at T0: the wait for
+ * the slowest rank's compute (from everyone's slots in meta) taken out. */
+static double network_seconds(const struct trainer *t, const float *meta, double t0)
+{
+	double slowest = 0, net;
+
+	for (int r = 0; r < t->c->size; r++)
+		if (meta[META_RANKS + 3 * r + 2] > slowest)
+			slowest = meta[META_RANKS + 3 * r + 2];
+	net = train_now() - t0 - (slowest - t->round.compute);
+	return net > 0 ? net : 0;
+}
+
+/* --adapt: H from the network seconds of a synchronisation and the compute
+ * seconds of a step, smoothed, changed only by a clear margin; every rank
+ * sees the same numbers, so every rank picks the same H. */
+static void adapt_h(struct trainer *t, double net_s, double step_s)
+{
+	const struct options *o = t->o;
+	int h;
+
+	if (!o->adapt || step_s <= 0)
+		return;
+	t->net_ema = t->net_ema > 0 ? 0.7 * t->net_ema + 0.3 * net_s : net_s;
+	t->step_ema = t->step_ema > 0 ? 0.7 * t->step_ema + 0.3 * step_s : step_s;
+	h = adapt_choose_h(&o->adapt_cfg, t->net_ema, t->step_ema);
+	if (abs(h - t->h) >= (t->h / 4 > 2 ? t->h / 4 : 2)) {
+		if (t->leader)
+			log_info("step %lld: local steps %d -> %d (network %.3f s per "
+				 "synchronisation, local step %.2f ms; aiming at %.0f %% "
+				 "communication)", (long long)t->st.step, t->h, h, t->net_ema,
+				 t->step_ema * 1e3, 100 * o->adapt_cfg.target);
+		t->h = h;
+	}
+}
+
+/* --adapt moves between synchronous steps (H = 1: one optimizer on the
+ * summed gradients) and local-SGD rounds.  Into rounds: the parameters now
+ * are the anchor.  Out of them: the ranks' optimizer states, which drifted
+ * apart in the rounds, are averaged so that the synchronous steps agree. */
+static void enter_rounds(struct trainer *t)
+{
+	t->b->ops->read_params(t->b, t->anchor);
+}
+
+static void leave_rounds(struct trainer *t)
+{
+	struct backend *b = t->b;
+	bool have_v = t->o->optim.kind == OPTIM_ADAM;
+	float inv = 1.0f / (float)t->c->size;
+
+	b->ops->read_optim(b, t->host_m, have_v ? t->host_v : NULL);
+	if (aggregator_allreduce(&t->agg, t->host_m, t->nparams) ||
+	    (have_v && aggregator_allreduce(&t->agg, t->host_v, t->nparams)))
+		comm_abort(t->c, 1);
+	for (size_t i = 0; i < t->nparams; i++) {
+		t->host_m[i] *= inv;
+		if (have_v)
+			t->host_v[i] *= inv;
+	}
+	b->ops->write_optim(b, t->host_m, have_v ? t->host_v : NULL);
+}
+
 /* Synchronous data parallelism: every step sums the gradients. */
 static enum step_outcome sync_step(struct trainer *t, uint32_t s)
 {
@@ -905,27 +969,40 @@ static enum step_outcome sync_step(struct trainer *t, uint32_t s)
 	struct shard_slice sl = my_slice(t, s);
 	struct batch_result r;
 	enum grad_verdict verdict;
+	double t0 = train_now();
 	bool ok = compute_gradient(t, &sl, &r, &verdict);
 	float *meta = t->meta;
-	double t0;
 
+	t->round.compute = train_now() - t0;
 	fill_meta(t, meta);
 	meta[META_SAMPLES] = ok ? (float)sl.count : 0.0f;
 	meta[META_REJECTED] = verdict != GRAD_OK ? 1.0f : 0.0f;
 	meta[META_LOSS] = ok ? (float)r.loss_sum : 0.0f;
 	meta[META_CORRECT] = ok ? (float)r.correct : 0.0f;
+	/* A step's compute, as in local rounds: with the optimizer update. */
+	meta[META_STEP_SECONDS] = (float)(t->round.compute + t->last_update);
+	meta[META_NET_SECONDS] = (float)t->last_net;
+	t0 = train_now();
 	sum_gradients(t);
+	if (t->o->adapt) {
+		t->last_net = network_seconds(t, meta, t0);
+		adapt_h(t, meta[META_NET_SECONDS] / t->c->size, meta[META_STEP_SECONDS] / t->c->size);
+	}
+	t->round.compute = 0;
 
 	t0 = train_now();
 	if (meta[META_SAMPLES] > 0)
 		b->ops->apply_update(b, 1.0f / meta[META_SAMPLES],
 				     optim_lr(&b->optim, t->st.step), t->st.step);
-	t->mine.compute_seconds += train_now() - t0;
+	t->last_update = train_now() - t0;
+	t->mine.compute_seconds += t->last_update;
 	t->st.step++;
 	t->st.epoch_step = (int32_t)(s + 1);
 	count_totals(t, meta);
 	if (t->o->rebalance && t->st.step - t->last_rebalance >= t->o->rebalance_every)
 		rebalance(t, meta);
+	if (t->o->adapt && t->h > 1)
+		enter_rounds(t);
 	return meta[META_STOP] > 0 ? STEP_STOP : STEP_DONE;
 }
 
@@ -938,8 +1015,7 @@ static enum step_outcome sync_round(struct trainer *t)
 	struct backend *b = t->b;
 	size_t n = t->nparams;
 	float *meta = t->delta + n, w = (float)t->round.samples;
-	double t0 = train_now(), step_s, sync_s;
-	int h;
+	double t0, step_s, sync_s;
 
 	b->ops->read_params(b, t->host_params);
 	for (size_t i = 0; i < n; i++)
@@ -953,18 +1029,7 @@ static enum step_outcome sync_round(struct trainer *t)
 	meta[META_NET_SECONDS] = (float)t->last_net;
 	t0 = train_now();
 	allreduce_payload(t, t->delta, n);
-	{
-		/* The all-reduce also waited for the slowest rank to finish its
-		 * round: that is compute, not network. */
-		double slowest = 0;
-
-		for (int r = 0; r < t->c->size; r++)
-			if (meta[META_RANKS + 3 * r + 2] > slowest)
-				slowest = meta[META_RANKS + 3 * r + 2];
-		t->last_net = train_now() - t0 - (slowest - t->round.compute);
-		if (t->last_net < 0)
-			t->last_net = 0;
-	}
+	t->last_net = network_seconds(t, meta, t0);
 	if (meta[META_SAMPLES] > 0) {
 		float inv = 1.0f / meta[META_SAMPLES];
 
@@ -977,21 +1042,9 @@ static enum step_outcome sync_round(struct trainer *t)
 	count_totals(t, meta);
 	step_s = meta[META_STEP_SECONDS] / t->c->size;
 	sync_s = meta[META_NET_SECONDS] / t->c->size;
-	if (o->adapt && step_s > 0) {
-		/* Smoothed, and changed only by a clear margin: every rank sees
-		 * the same numbers, so every rank picks the same H. */
-		t->net_ema = t->net_ema > 0 ? 0.7 * t->net_ema + 0.3 * sync_s : sync_s;
-		t->step_ema = t->step_ema > 0 ? 0.7 * t->step_ema + 0.3 * step_s : step_s;
-		h = adapt_choose_h(&o->adapt_cfg, t->net_ema, t->step_ema);
-		if (abs(h - t->h) >= (t->h / 4 > 2 ? t->h / 4 : 2)) {
-			if (t->leader)
-				log_info("step %lld: local steps %d -> %d (network %.3f s per "
-					 "synchronisation, local step %.2f ms; aiming at %.0f %% "
-					 "communication)", (long long)t->st.step, t->h, h, t->net_ema,
-					 t->step_ema * 1e3, 100 * o->adapt_cfg.target);
-			t->h = h;
-		}
-	}
+	adapt_h(t, sync_s, step_s);
+	if (o->adapt && t->h == 1)
+		leave_rounds(t);
 	if (o->rebalance && t->st.step - t->last_rebalance >= o->rebalance_every)
 		rebalance(t, meta);
 	memset(&t->round, 0, sizeof(t->round));
@@ -1051,7 +1104,10 @@ static int train_loop(struct trainer *t)
 			log_shards(t, epoch);
 
 		for (uint32_t s = (uint32_t)t->st.epoch_step; s < t->steps_per_epoch; s++) {
-			enum step_outcome out = t->local_sgd ? local_step(t, s) : sync_step(t, s);
+			/* --adapt runs synchronous steps while H is 1. */
+			bool rounds = t->local_sgd &&
+				      (!o->adapt || t->h > 1 || t->round.steps > 0);
+			enum step_outcome out = rounds ? local_step(t, s) : sync_step(t, s);
 
 			if (!synchronised(t))
 				continue;

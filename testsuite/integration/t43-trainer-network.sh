@@ -72,7 +72,7 @@ t_eq "--local-steps 4: two runs, one digest" "$(digest "$T_TMP/h2")" "$(digest "
 srun_train "$T_TMP/adapt" -N4 -n4 "$T" --epochs 1 --limit 1280 --adapt --nondeterministic \
 	--link-profile average
 t_match "--adapt raises H on slow links, with its reasons" "$(cat "$T_TMP/adapt.err")" \
-	"local steps 1 -> [0-9]+ \(network [0-9.]+ s per synchronisation, local step [0-9.]+ ms; aiming at 50 % communication\)"
+	"local steps 1 -> [0-9]+ \(network [0-9.]+ s per synchronisation, local step [0-9.]+ ms; aiming at 80 % communication\)"
 t_match "--adapt trains" "$(cat "$T_TMP/adapt.out")" "test-accuracy: 0\.[0-9]{4}"
 
 # Compression.

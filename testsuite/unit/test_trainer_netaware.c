@@ -274,9 +274,12 @@ static void test_adapt_h(void **state)
 	struct adapt_config c;
 
 	adapt_config_default(&c);
-	assert_true(c.target == 0.5);
+	assert_true(c.target == 0.8);
 	assert_int_equal(adapt_choose_h(&c, 0.001, 0.010), 1);	/* fast network */
-	/* 0.1 s per synchronisation, 10 ms steps: 10 steps make it half. */
+	assert_int_equal(adapt_choose_h(&c, 0.040, 0.010), 1);	/* 80 %: still synchronous */
+	/* 0.1 s per synchronisation, 10 ms steps: 3 steps bring it to 80 %. */
+	assert_int_equal(adapt_choose_h(&c, 0.100, 0.010), 3);
+	c.target = 0.5;
 	assert_int_equal(adapt_choose_h(&c, 0.100, 0.010), 10);
 	/* Aiming at 10 %: 90 steps, capped at 64 ... */
 	c.target = 0.1;
