@@ -267,7 +267,7 @@ static void test_rd_and_hier(void **state)
 			size_t n = k == 0 ? 1 : k == 1 ? (size_t)size + 1 : 1 + rng_below(&rng, 20000);
 			struct topology pairs, stripes, flat;
 			const char *pn[8], *sn[8];
-			char names[8][8];
+			char names[8][16];
 
 			for (int r = 0; r < size; r++) {
 				snprintf(names[r], sizeof(names[r]), "n%d", r / 2);
