@@ -7,13 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <json.h>
 
 #include "log.h"
 #include "metrics.h"
-#include "qconf.h"
+#include "quorated_report.h"
 
 int metrics_open(struct metrics *m, const char *path, char *err, size_t errlen)
 {
@@ -125,20 +124,9 @@ struct json_object *contribution_json(const struct rank_contribution *c, int r,
 	return o;
 }
 
-/* Whether this host names a quorated to report to. */
-static const char *quorated_configured(void)
-{
-	const char *path = getenv("QUORATE_CONF");
-
-	if (path && *path)
-		return path;
-	return access(QCONF_DEFAULT_PATH, R_OK) == 0 ? QCONF_DEFAULT_PATH : NULL;
-}
-
 int contribution_report(const struct rank_contribution *ranks, int n,
 			const struct contribution_context *ctx, struct metrics *m)
 {
-	const char *conf = quorated_configured();
 	int written = 0;
 
 	for (int r = 0; r < n; r++) {
@@ -151,9 +139,7 @@ int contribution_report(const struct rank_contribution *ranks, int n,
 		json_object_put(o);
 		written++;
 	}
-	/* TODO(qclient): send the same records to quorated here. */
-	if (conf)
-		log_warning("contribution not sent to quorated (%s): this build has no "
-			    "quorated client yet; it is in the metrics file", conf);
+	/* An unreachable quorated has been warned about; the file has them. */
+	report_to_quorated(ranks, n, ctx);
 	return written;
 }

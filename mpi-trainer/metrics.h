@@ -46,6 +46,7 @@ struct contribution_context {
 	int replica, replicas;
 	const char *model_digest;	/* hex */
 	const char *const *nodes;	/* node name of each rank */
+	const int *world_ranks;		/* each rank's rank in the job, or NULL */
 	const long *peak_rss_kib;	/* each rank's peak resident set */
 };
 
@@ -55,13 +56,9 @@ struct json_object *contribution_json(const struct rank_contribution *c, int r,
 
 /*
  * Report every rank's contribution: always as one "contribution" line per
- * rank in the metrics file, and to quorated when one is configured.
- *
- * TODO(qclient): the quorated client library (common/qclient.h) is not in
- * this branch yet.  Once merged, send each record from contribution_json()
- * here; until then a configured quorated (QUORATE_CONF or
- * /etc/slurm/quorate.conf) gets a warning that nothing was sent.
- * Returns the number of records written, or -1.
+ * rank in the metrics file, then to quorated when one is configured
+ * (quorated_report.h; failing that is a warning, not an error).
+ * Returns the number of records written to the file, or -1.
  */
 int contribution_report(const struct rank_contribution *ranks, int n,
 			const struct contribution_context *ctx, struct metrics *m);

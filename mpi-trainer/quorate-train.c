@@ -1221,7 +1221,7 @@ static int finish(struct trainer *t)
 {
 	struct comm *c = t->c;
 	char hex[SHA256_HEX_LEN + 1];
-	struct { char node[64]; long rss_kib; } me, *all = NULL;
+	struct { char node[64]; long rss_kib; int world_rank; } me, *all = NULL;
 	struct rank_contribution *contrib;
 	struct rusage ru;
 	double acc = t->last_test_acc;
@@ -1235,6 +1235,7 @@ static int finish(struct trainer *t)
 	node_name(me.node, sizeof(me.node));
 	getrusage(RUSAGE_SELF, &ru);
 	me.rss_kib = ru.ru_maxrss;
+	me.world_rank = c->world_rank;
 	if (t->leader)
 		all = calloc((size_t)c->size, sizeof(*all));
 	contrib = gather_contributions(t);
@@ -1243,6 +1244,7 @@ static int finish(struct trainer *t)
 	if (t->leader) {
 		const char **nodes = calloc((size_t)c->size, sizeof(*nodes));
 		long *rss = calloc((size_t)c->size, sizeof(*rss));
+		int *world_ranks = calloc((size_t)c->size, sizeof(*world_ranks));
 		struct contribution_context ctx = {
 			.job_id = getenv("SLURM_JOB_ID"),
 			.step_id = getenv("SLURM_STEP_ID"),
@@ -1251,13 +1253,15 @@ static int finish(struct trainer *t)
 			.model_digest = hex,
 			.nodes = nodes,
 			.peak_rss_kib = rss,
+			.world_ranks = world_ranks,
 		};
 		struct json_object *j = json_object_new_object();
 		long max_rss = 0;
 
-		if (all && nodes && rss && contrib) {
+		if (all && nodes && rss && world_ranks && contrib) {
 			for (int r = 0; r < c->size; r++) {
 				nodes[r] = all[r].node;
+				world_ranks[r] = all[r].world_rank;
 				rss[r] = all[r].rss_kib;
 				if (rss[r] > max_rss)
 					max_rss = rss[r];
@@ -1289,6 +1293,7 @@ static int finish(struct trainer *t)
 		fflush(stdout);
 		free(nodes);
 		free(rss);
+		free(world_ranks);
 	}
 	free(all);
 	free(contrib);

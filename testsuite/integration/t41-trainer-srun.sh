@@ -2,7 +2,8 @@
 # quorate-train under srun on the suite's cluster: 4 ranks on 2 nodes train
 # and report accuracy; two identical runs print the same model digest; the
 # shards of the ranks cover the data once and each rank's contribution is
-# in the metrics file; 4 ranks reach 1 rank's accuracy with the same global
+# in the metrics file and in quorated's database (and an unreachable
+# quorated costs only a warning); 4 ranks reach 1 rank's accuracy with the same global
 # batch; QUORATE_REPLICA (what the SPANK plugin sets) splits the ranks into
 # replica groups whose digests agree with each other and with a plain run of
 # the group's size.
@@ -61,6 +62,37 @@ t_match "contributions carry compute seconds and peak RSS" \
 	"$(jq -c 'select(.event=="contribution" and .rank==3)' "$m")" \
 	'"compute_seconds":[0-9.e-]+,"comm_seconds":[0-9.e-]+,.*"peak_rss_kib":[0-9]+'
 
+# quorated (the suite cluster runs one; QUORATE_CONF names it) stored the
+# same contributions, under the step that ran them.
+job=$(jq -r 'select(.event=="contribution" and .rank==0) | .job_id' "$m")
+step=$(jq -r 'select(.event=="contribution" and .rank==0) | .step_id' "$m")
+t_match "the metrics file names the job step" "$job.$step" "^[0-9]+\.[0-9]+$"
+t_eq "quorated stored every rank's contribution (rank:node:samples:accepted:rejected)" \
+	"$(psql -X -tA -F: -c "SELECT rank, node, samples, gradients_accepted, gradients_rejected
+		FROM contributions WHERE job_id = '${job:-0}' AND step_id = '${step:-0}' ORDER BY rank" 2>&1 | tr '\n' ' ')" \
+	"0:n1:1000:63:0 1:n1:1000:63:0 2:n2:1000:63:0 3:n2:1000:63:0 "
+db_s=$(psql -X -tA -c "SELECT sum(compute_seconds) FROM contributions
+	WHERE job_id = '${job:-0}' AND step_id = '${step:-0}'" 2>&1)
+file_s=$(jq -s '[.[] | select(.event=="contribution") | .compute_seconds] | add' "$m")
+if awk -v a="$db_s" -v b="$file_s" 'BEGIN { d = a - b; exit !(a > 0 && d < 1e-6 && d > -1e-6) }'; then
+	t_pass "and the compute seconds of the metrics file ($db_s s)"
+else
+	t_fail "and the compute seconds of the metrics file" "quorated: $db_s" "metrics file: $file_s"
+fi
+t_match "rank 0 says quorated has them" "$(cat "$T_TMP/a.err")" \
+	"quorated acknowledged the contributions of 4 ranks \(job $job, step $step\)"
+
+# A quorated that does not answer (a closed port): a warning, exit 0, and
+# the metrics file still has the contribution.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf 'ListenAddress=127.0.0.1\nListenPort=%s\n' "$port" > "$T_TMP/down.conf"
+QUORATE_CONF=$T_TMP/down.conf srun_train "$T_TMP/down" -N1 -n1 "$T" $small --metrics "$T_TMP/down.jsonl"
+t_eq "with quorated unreachable the run still exits 0" "$?" "0"
+t_match "and warns that the contribution was not sent" "$(cat "$T_TMP/down.err")" \
+	"warning: contributions of 1 ranks not sent to quorated: .*they are in the metrics file"
+t_eq "the metrics file has that contribution" \
+	"$(jq -r 'select(.event=="contribution") | "\(.rank):\(.samples)"' "$T_TMP/down.jsonl")" "0:4000"
+
 # The same global batch on 1 rank: the same trajectory up to the order of
 # the gradient sums, so the same accuracy within half a point.
 srun_train "$T_TMP/one" -N1 -n1 "$T" $small
@@ -88,6 +120,12 @@ t_eq "a replica's digest is that of a plain 2-rank run" \
 t_match "each replica group logs its own 2 ranks" "$(cat "$T_TMP/rep.err")" "replica 1 rank 0: .*batch 64 over 2 ranks"
 t_eq "each replica writes its own metrics file" \
 	"$(ls "$T_TMP" | grep -c '^rep\.replica[01]\.jsonl$')" "2"
+job=$(jq -r 'select(.event=="contribution") | .job_id' "$T_TMP/rep.replica0.jsonl" | head -n 1)
+step=$(jq -r 'select(.event=="contribution") | .step_id' "$T_TMP/rep.replica0.jsonl" | head -n 1)
+t_eq "quorated has both replicas' ranks under their ranks in the job" \
+	"$(psql -X -tA -c "SELECT rank FROM contributions
+		WHERE job_id = '${job:-0}' AND step_id = '${step:-0}' ORDER BY rank" 2>&1 | tr '\n' ' ')" \
+	"0 1 2 3 "
 out=$(QUORATE_REPLICA=3 QUORATE_REPLICAS=2 timeout 120 srun --mpi=pmix -n1 "$T" $small 2>&1)
 t_match "a bad QUORATE_REPLICA is named with what is allowed" "$out" \
 	"QUORATE_REPLICA='3' is not a replica index \(allowed 0..1\)"
