@@ -1,0 +1,45 @@
+/*
+ * netprobe.h - measuring the links between ranks: per pair, latency from
+ * small-message ping-pongs and bandwidth from large ones (the median of a
+ * few round trips, so a jittery link counts at its typical speed); pairs
+ * are measured concurrently in a round-robin tournament.  Every rank ends
+ * with the same matrix, ready for the cost model.
+ */
+#ifndef QUORATE_TRAIN_NETPROBE_H
+#define QUORATE_TRAIN_NETPROBE_H
+
+#include <stdio.h>
+
+#include "costmodel.h"
+#include "transport.h"
+
+struct probe_opts {
+	size_t small_bytes;		/* latency probe (default 8) */
+	size_t large_bytes;		/* bandwidth probe (default 1 MiB) */
+	int reps;			/* round trips of each (default 5) */
+};
+
+void probe_opts_default(struct probe_opts *o);
+
+/* Fill m's links (m->size == t->size) from measurements over T; every rank
+ * of T calls it.  With fit_mpi and a native all-reduce, MPI_Allreduce is
+ * timed too (m->have_mpi).  0 or -1. */
+int net_probe(struct transport *t, struct cost_model *m, const struct probe_opts *o,
+	      bool fit_mpi);
+
+/* Time every candidate algorithm whole at a few sizes (rounds that take
+ * them in turn; the slowest rank's median) and store the times in m, unless
+ * the link model says that would take longer than BUDGET seconds.  Every
+ * rank calls it; returns 1 when calibrated, 0 when skipped, -1 on error. */
+int net_calibrate(struct transport *t, const struct topology *topo, struct cost_model *m,
+		  double budget);
+
+/* The pairs of round R of the tournament over SIZE ranks: partner[r] (-1:
+ * none this round).  SIZE rounded up to even, minus one, rounds. */
+int net_tournament_rounds(int size);
+void net_tournament_round(int size, int round, int *partner);
+
+/* The matrix and the model's choice for some message sizes, for people. */
+void net_report(FILE *f, const struct cost_model *m, const size_t *sizes, int nsizes);
+
+#endif
