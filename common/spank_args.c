@@ -105,6 +105,18 @@ int spank_set_verify(struct spank_request *r, const char *arg,
 					PATH_MAX - 1);
 				return -1;
 			}
+			for (const char *q = start; q < p; q++) {
+				if (*q != '%')
+					continue;
+				if (q + 1 < p && (q[1] == 'r' || q[1] == 'p' || q[1] == '%')) {
+					q++;
+					continue;
+				}
+				set_err(err, errlen,
+					"--verify=%s: unknown %%%.1s in a path; allowed: %%r (replica), %%p (part), %%%% (a %%)",
+					arg, q + 1 < p ? q + 1 : "");
+				return -1;
+			}
 			if (++paths > SPANK_VERIFY_MAX_PATHS) {
 				set_err(err, errlen,
 					"--verify=%s: more than %d paths", arg,

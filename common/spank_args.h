@@ -6,7 +6,7 @@
  * Options (sbatch, salloc, srun):
  *   --replicas=N            2..16
  *   --quorum=K              1..N, default floor(N/2)+1
- *   --verify=stdout|PATH[,PATH...]
+ *   --verify=stdout|PATH[,PATH...]   (in a PATH: %r replica, %p part, %% %)
  *   --verify-tolerance=REL  0..1, numeric comparison with that tolerance
  * plugstack.conf arguments:
  *   server=HOST:PORT spool=DIR max_output=BYTES timeout=SECONDS
