@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "spank_quorate.h"
 
@@ -13,13 +14,24 @@ SPANK_PLUGIN(quorate, 1)
 struct quorate_state quorate = {
 	.config_ok = false,
 	.request = { .replicas = 0 },
+	.remote = { .capture_fd = -1 },
 };
 
 void quorate_state_free(void)
 {
+	quorate_remote_free();
 	spank_config_free(&quorate.config);
 	spank_request_free(&quorate.request);
 	memset(&quorate, 0, sizeof(quorate));
+	quorate.remote.capture_fd = -1;
+}
+
+double quorate_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Jobs and steps stop on a bad plugstack.conf; slurmd and prolog/epilog
@@ -72,8 +84,40 @@ int slurm_spank_local_user_init(spank_t sp, int argc, char **argv)
 	return quorate_srun_local_user_init(sp);
 }
 
+/* The task callbacks: slurmstepd only. */
+int slurm_spank_task_init_privileged(spank_t sp, int argc, char **argv)
+{
+	if (spank_context() != S_CTX_REMOTE)
+		return 0;
+	return quorate_remote_task_init_privileged(sp);
+}
+
+int slurm_spank_task_init(spank_t sp, int argc, char **argv)
+{
+	if (spank_context() != S_CTX_REMOTE)
+		return 0;
+	return quorate_remote_task_init(sp);
+}
+
+int slurm_spank_task_post_fork(spank_t sp, int argc, char **argv)
+{
+	if (spank_context() != S_CTX_REMOTE)
+		return 0;
+	return quorate_remote_task_post_fork(sp);
+}
+
+int slurm_spank_task_exit(spank_t sp, int argc, char **argv)
+{
+	if (spank_context() != S_CTX_REMOTE)
+		return 0;
+	return quorate_remote_task_exit(sp);
+}
+
+/* In srun this runs from atexit(), after the step: the verdict wait. */
 int slurm_spank_exit(spank_t sp, int argc, char **argv)
 {
+	if (spank_context() == S_CTX_LOCAL)
+		quorate_srun_exit();
 	quorate_state_free();
 	return 0;
 }

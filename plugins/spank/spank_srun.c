@@ -1,21 +1,41 @@
 /*
- * spank_srun.c - local context (srun), once the step's layout is known:
- * a replicated step must split into N groups of equal size.  (srun's wait
- * for the verdict comes with quorated's client library.)
+ * spank_srun.c - local context (srun).
+ *
+ * local_user_init, once the step's layout is known: a replicated step must
+ * split into N groups of equal size; the step's ids are kept.
+ *
+ * exit, from srun's atexit() after the step ended: wait up to wait=
+ * seconds for quorated's verdict.  ACCEPTED: the canonical replica's
+ * output once on stdout (--verify=stdout), one line on stderr, and srun
+ * exits as it would have.  REJECTED or no verdict: one line on stderr and
+ * srun leaves with QUORATE_EXIT_REJECTED or QUORATE_EXIT_UNVERIFIED.
+ * Slurm 22.05 ignores what slurm_spank_exit returns in srun and offers no
+ * other way to change its exit status, so the plugin ends srun itself with
+ * _exit() after flushing stdio; it does so only here, in srun.
  */
 #include "config.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "hash.h"
+#include "qclient.h"
 #include "spank_quorate.h"
 
 int quorate_srun_local_user_init(spank_t sp)
 {
+	struct spank_request *r = &quorate.request;
+	uint32_t nnodes = 0, ntasks = 0;
 	char err[512];
-	uint32_t nnodes = 0;
 	spank_err_t e;
 
-	if (!quorate.request.replicas)
+	if (!r->replicas)
 		return 0;
 	e = spank_get_item(sp, S_JOB_NNODES, &nnodes);
 	if (e != ESPANK_SUCCESS) {
@@ -23,9 +43,163 @@ int quorate_srun_local_user_init(spank_t sp)
 			    QUORATE_SPANK_PREFIX, spank_strerror(e));
 		return -1;
 	}
-	if (spank_check_step_nodes(&quorate.request, nnodes, err, sizeof(err))) {
+	if (spank_check_step_nodes(r, nnodes, err, sizeof(err))) {
 		slurm_error("%s: %s", QUORATE_SPANK_PREFIX, err);
 		return -1;
 	}
+	e = spank_get_item(sp, S_JOB_TOTAL_TASK_COUNT, &ntasks);
+	if (e != ESPANK_SUCCESS) {
+		slurm_error("%s: cannot get the step's task count (S_JOB_TOTAL_TASK_COUNT): %s",
+			    QUORATE_SPANK_PREFIX, spank_strerror(e));
+		return -1;
+	}
+	if (ntasks % r->replicas) {
+		slurm_error("%s: --replicas=%u: the step has %u tasks, not a multiple of %u; every replica must run the same tasks",
+			    QUORATE_SPANK_PREFIX, r->replicas, ntasks, r->replicas);
+		return -1;
+	}
+	e = spank_get_item(sp, S_JOB_ID, &quorate.local.job);
+	if (e == ESPANK_SUCCESS)
+		e = spank_get_item(sp, S_JOB_STEPID, &quorate.local.step);
+	if (e != ESPANK_SUCCESS) {
+		slurm_error("%s: cannot get the step's ids (S_JOB_ID, S_JOB_STEPID): %s",
+			    QUORATE_SPANK_PREFIX, spank_strerror(e));
+		return -1;
+	}
+	quorate.local.launched = true;
 	return 0;
+}
+
+/* Leave srun now, with status, after what was printed is out. */
+static void srun_leave(int status)
+{
+	fflush(stdout);
+	fflush(stderr);
+	_exit(status);
+}
+
+/* The canonical replica's outputs, in part order, on stdout.  Returns the
+ * number of parts whose output quorated does not have. */
+static size_t print_output(const struct qclient_verdict *v)
+{
+	size_t missing = 0;
+
+	for (size_t i = 0; i < v->nparts; i++)
+		if (!v->parts[i].output)
+			missing++;
+	if (missing)
+		return missing;
+	for (size_t i = 0; i < v->nparts; i++) {
+		if (v->parts[i].output_len &&
+		    fwrite(v->parts[i].output, 1, v->parts[i].output_len, stdout) !=
+		    v->parts[i].output_len)
+			break;
+	}
+	fflush(stdout);
+	return 0;
+}
+
+static void sleep_seconds(double s)
+{
+	struct timespec ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	nanosleep(&ts, NULL);
+}
+
+void quorate_srun_exit(void)
+{
+	struct quorate_local *l = &quorate.local;
+	struct spank_request *r = &quorate.request;
+	struct spank_config *cf = &quorate.config;
+	struct qclient_options o = {
+		.host = cf->server_host,
+		.port = cf->server_port,
+		.munge_socket = cf->munge_socket,
+		.io_timeout_ms = (int)cf->timeout * 1000,
+	};
+	struct qclient_verdict v = { .canonical = -1 };
+	struct qclient_error e = { .cls = QCLIENT_OK };
+	enum qclient_class cls = QCLIENT_TRANSIENT;
+	const char *cluster = getenv("SLURM_CLUSTER_NAME");
+	double deadline = quorate_now() + (double)cf->wait, delay = 0.5;
+	char hex[SHA256_HEX_LEN + 1];
+	struct qclient *c;
+	sigset_t sigs;
+
+	if (!l->launched || !r->replicas || !cf->server_host)
+		return;
+	/* srun blocks these for its signal thread, gone by now: Ctrl-C must
+	 * stop the wait. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGQUIT);
+	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+
+	c = qclient_new(&o, &e);
+	if (!c) {
+		fprintf(stderr, "quorate: step %u.%u not verified: %s\n", l->job,
+			l->step, e.message);
+		srun_leave(QUORATE_EXIT_UNVERIFIED);
+	}
+	for (;;) {
+		double left = deadline - quorate_now();
+		int wait_s = left <= 0 ? 0 : left > 3600 ? 3600 : (int)left;
+
+		qclient_verdict_free(&v);
+		cls = qclient_get_verdict(c, cluster, l->job, l->step, wait_s,
+					  true, &v, &e);
+		if (cls == QCLIENT_OK && (v.state == QCLIENT_VERDICT_ACCEPTED ||
+					  v.state == QCLIENT_VERDICT_REJECTED))
+			break;
+		if (cls == QCLIENT_PERMANENT)
+			break;
+		left = deadline - quorate_now();
+		if (left <= 0)
+			break;
+		if (cls == QCLIENT_TRANSIENT) {
+			/* quorated restarting: back off, up to 5 s. */
+			sleep_seconds(delay < left ? delay : left);
+			delay = delay * 2 > 5 ? 5 : delay * 2;
+		} else {
+			/* Undecided before the wait was over: ask again soon. */
+			sleep_seconds(left < 1 ? left : 1);
+		}
+	}
+	qclient_free(c);
+	if (cls == QCLIENT_OK && v.state == QCLIENT_VERDICT_ACCEPTED) {
+		size_t missing = 0;
+
+		if (!strcmp(r->verify, "stdout"))
+			missing = print_output(&v);
+		hex_encode(v.digest, sizeof(v.digest), hex);
+		fprintf(stderr, "quorate: step %u.%u verified %d/%d (quorum %d) sha256=%s\n",
+			l->job, l->step, v.agree, v.replicas, v.quorum,
+			v.has_digest ? hex : "?");
+		if (missing)
+			fprintf(stderr, "quorate: step %u.%u: output not printed: quorated has no output for %zu of %zu parts (above max_output=%ld bytes, or its MaxOutputSize); their SHA-256 was verified\n",
+				l->job, l->step, missing, v.nparts, cf->max_output);
+		qclient_verdict_free(&v);
+		return;		/* srun exits as it would have */
+	}
+	if (cls == QCLIENT_OK && v.state == QCLIENT_VERDICT_REJECTED) {
+		fprintf(stderr, "quorate: step %u.%u REJECTED: no %d of %d agree (%d reported, %d missing)\n",
+			l->job, l->step, v.quorum, v.replicas, v.reported, v.missing);
+		qclient_verdict_free(&v);
+		srun_leave(QUORATE_EXIT_REJECTED);
+	}
+	if (cls == QCLIENT_OK)
+		fprintf(stderr, "quorate: step %u.%u not verified: no verdict within %ld s (%d of %d replicas reported; `quorate verdict %u.%u` tells it later)\n",
+			l->job, l->step, cf->wait, v.reported,
+			v.replicas ? v.replicas : (int)r->replicas, l->job, l->step);
+	else
+		fprintf(stderr, "quorate: step %u.%u not verified: %s (%s)\n",
+			l->job, l->step, e.message, e.code);
+	qclient_verdict_free(&v);
+	srun_leave(QUORATE_EXIT_UNVERIFIED);
 }
