@@ -1,17 +1,20 @@
 /*
  * quorate - command-line client of quorated: ping, nodes, verdict, events,
- * send.  Everything goes through qclient (common/qclient.h), as the SPANK
+ * send, flush-spool.  Everything goes through qclient (common/qclient.h), as the SPANK
  * plugin's requests do.  Exit statuses are documented in quorate(1).
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
@@ -74,6 +77,9 @@ static void usage(void)
 	       "                                  a node's reputation changes, oldest first\n"
 	       "  send [JSON|-]                   send a request as it is; print the answer\n"
 	       "  send --credential FILE          send an already-encoded munge credential\n"
+	       "  flush-spool [--spool DIR] [--quiet]\n"
+	       "                                  send the reports spank_quorate spooled on this\n"
+	       "                                  node (default DIR: SpoolDir), delete each once stored\n"
 	       "Exit status: 0 success (verdict ACCEPTED), 1 refused by quorated, 2 usage or\n"
 	       "configuration error, 3 quorated unreachable or busy (try again), 4 REJECTED,\n"
 	       "5 PENDING, 6 no such step.\n", QCONF_DEFAULT_PATH);
@@ -576,6 +582,244 @@ static int cmd_send(int argc, char **argv)
 	return rc;
 }
 
+/* ------------------------------------------------------- flush-spool -- */
+
+/* spank_quorate's spool (spank_quorate(8)): DIR/NAME.json, each one
+ * replica_result item; hidden files are being written. */
+struct spooled {
+	char *name;
+	char *text;
+};
+
+static int spooled_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct spooled *)a)->name, ((const struct spooled *)b)->name);
+}
+
+static bool spool_record_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	return name[0] != '.' && len > 5 && !strcmp(name + len - 5, ".json");
+}
+
+/* The record's text, or NULL (with a message) when it cannot be read. */
+static char *spool_read(int dfd, const char *dir, const char *name, size_t max)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	char *text = NULL;
+	size_t got = 0;
+
+	if (fd < 0) {
+		fprintf(stderr, "quorate: flush-spool: %s/%s: %s\n", dir, name, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		fprintf(stderr, "quorate: flush-spool: %s/%s: not a regular file of at most %zu bytes; left alone\n",
+			dir, name, max);
+		close(fd);
+		return NULL;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	while (text && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, text + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (!text || got != (size_t)st.st_size) {
+		fprintf(stderr, "quorate: flush-spool: %s/%s: cannot read it\n", dir, name);
+		free(text);
+		return NULL;
+	}
+	text[got] = '\0';
+	return text;
+}
+
+struct flush_counts {
+	size_t sent, duplicates, rejected, kept;
+};
+
+/* A record quorated refused for good goes to DIR/rejected/: kept for the
+ * admin, never sent again. */
+static void spool_reject(int dfd, const char *dir, const char *name, const struct qclient_ack *a,
+			 struct flush_counts *n)
+{
+	char to[512];
+
+	if (mkdirat(dfd, "rejected", 0700) && errno != EEXIST)
+		fprintf(stderr, "quorate: flush-spool: cannot create %s/rejected: %s\n", dir, strerror(errno));
+	snprintf(to, sizeof(to), "rejected/%s", name);
+	fprintf(stderr, "quorate: flush-spool: %s refused by quorated (%s: %s); moved to %s/rejected\n",
+		name, a->code, a->message, dir);
+	if (renameat(dfd, name, dfd, to))
+		fprintf(stderr, "quorate: flush-spool: cannot move %s: %s\n", name, strerror(errno));
+	n->rejected++;
+}
+
+/* Send recs[0..m-1] as one batch.  0 when quorated answered (each record
+ * deleted, moved or kept by its own answer), else the exit status. */
+static int flush_batch(struct qclient *c, int dfd, const char *dir, struct spooled *recs,
+		       size_t m, struct flush_counts *n)
+{
+	const char *items[QCLIENT_MAX_BATCH] = { NULL };
+	struct qclient_ack acks[QCLIENT_MAX_BATCH];
+	struct qclient_error e;
+	enum qclient_class cls;
+
+	for (size_t i = 0; i < m; i++)
+		items[i] = recs[i].text;
+	cls = qclient_send_items(c, items, m, acks, &e);
+	if (cls == QCLIENT_PERMANENT && !strcmp(e.code, "too_large") && m > 1) {
+		for (size_t i = 0; i < m; i++) {	/* one by one, then */
+			int rc = flush_batch(c, dfd, dir, &recs[i], 1, n);
+
+			if (rc)
+				return rc;
+		}
+		return 0;
+	}
+	/* Refused as a whole (not authorized, ...): every record stays. */
+	if (cls == QCLIENT_TRANSIENT ||
+	    (cls == QCLIENT_PERMANENT && strcmp(e.code, "invalid_argument") &&
+	     strcmp(e.code, "too_large"))) {
+		fprintf(stderr, "quorate: flush-spool: %s (%s); the records stay in %s\n",
+			e.message, e.code, dir);
+		n->kept += m;
+		return cls == QCLIENT_TRANSIENT ? EXIT_UNREACHABLE : EXIT_REFUSED;
+	}
+	for (size_t i = 0; i < m; i++) {
+		if (acks[i].cls == QCLIENT_OK) {
+			/* Stored, now or before: delivered either way. */
+			if (unlinkat(dfd, recs[i].name, 0))
+				fprintf(stderr, "quorate: flush-spool: %s delivered but not deleted: %s\n",
+					recs[i].name, strerror(errno));
+			n->sent++;
+			n->duplicates += acks[i].duplicate;
+		} else if (acks[i].cls == QCLIENT_PERMANENT) {
+			spool_reject(dfd, dir, recs[i].name, &acks[i], n);
+		} else {
+			fprintf(stderr, "quorate: flush-spool: %s not taken now (%s: %s); kept\n",
+				recs[i].name, acks[i].code, acks[i].message);
+			n->kept++;
+		}
+	}
+	return 0;
+}
+
+static int cmd_flush_spool(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "spool", required_argument, NULL, 'd' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = G.conf.spool_dir;
+	struct flush_counts n = { 0 };
+	struct spooled *recs = NULL;
+	size_t nrecs = 0, cap = 0, budget, i;
+	struct qclient *c = NULL;
+	bool quiet = false;
+	struct dirent *de;
+	int opt, dfd, rc = EXIT_OK;
+	DIR *d;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, ":d:q", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'd': dir = optarg; break;
+		case 'q': quiet = true; break;
+		case ':': die_usage("flush-spool: option %s needs a value", argv[optind - 1]);
+		default: die_usage("flush-spool: unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		die_usage("flush-spool: unexpected argument '%s'", argv[optind]);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 && errno == ENOENT) {
+		if (!quiet)
+			printf("quorate: flush-spool: %s does not exist: nothing to send\n", dir);
+		return EXIT_OK;
+	}
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		fprintf(stderr, "quorate: flush-spool: %s: %s\n", dir, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		return EXIT_USAGE;
+	}
+	while ((de = readdir(d))) {
+		char *text;
+
+		if (!spool_record_name(de->d_name))
+			continue;
+		text = spool_read(dfd, dir, de->d_name, (size_t)G.conf.max_frame);
+		if (!text) {
+			n.kept++;
+			continue;
+		}
+		if (nrecs == cap) {
+			struct spooled *grown = realloc(recs, (cap ? cap * 2 : 64) * sizeof(*recs));
+
+			if (!grown) {
+				free(text);
+				fprintf(stderr, "quorate: error: out of memory\n");
+				rc = EXIT_UNREACHABLE;
+				goto out;
+			}
+			recs = grown;
+			cap = cap ? cap * 2 : 64;
+		}
+		recs[nrecs].name = strdup(de->d_name);
+		recs[nrecs].text = text;
+		if (!recs[nrecs].name) {
+			free(text);
+			fprintf(stderr, "quorate: error: out of memory\n");
+			rc = EXIT_UNREACHABLE;
+			goto out;
+		}
+		nrecs++;
+	}
+	if (recs)
+		qsort(recs, nrecs, sizeof(*recs), spooled_cmp);
+	if (nrecs)
+		c = connect_client(0);
+	/* Batches of up to 64 records and half a frame: the munge
+	 * credential's base64 makes the request a third larger. */
+	budget = (size_t)G.conf.max_frame / 2;
+	for (i = 0; i < nrecs && rc == EXIT_OK;) {
+		size_t m = 0, bytes = 0;
+
+		while (i + m < nrecs && m < QCLIENT_MAX_BATCH &&
+		       (m == 0 || bytes + strlen(recs[i + m].text) <= budget))
+			bytes += strlen(recs[i + m++].text);
+		rc = flush_batch(c, dfd, dir, &recs[i], m, &n);
+		i += m;
+	}
+	if (i < nrecs)
+		n.kept += nrecs - i;
+	if (rc == EXIT_OK && n.kept)
+		rc = EXIT_UNREACHABLE;
+	if (rc == EXIT_OK && n.rejected)
+		rc = EXIT_REFUSED;
+	if (!quiet || rc != EXIT_OK)
+		printf("quorate: flush-spool: %s: %zu delivered (%zu already stored), %zu rejected, %zu kept\n",
+		       dir, n.sent, n.duplicates, n.rejected, n.kept);
+out:
+	qclient_free(c);
+	for (i = 0; i < nrecs; i++) {
+		free(recs[i].name);
+		free(recs[i].text);
+	}
+	free(recs);
+	closedir(d);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -610,7 +854,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		die_usage("no command (allowed: ping, nodes, verdict, events, send)");
+		die_usage("no command (allowed: ping, nodes, verdict, events, send, flush-spool)");
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
@@ -624,8 +868,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (strcmp(cmd, "ping") && strcmp(cmd, "nodes") && strcmp(cmd, "verdict") &&
-	    strcmp(cmd, "events") && strcmp(cmd, "send"))
-		die_usage("unknown command '%s' (allowed: ping, nodes, verdict, events, send)", cmd);
+	    strcmp(cmd, "events") && strcmp(cmd, "send") && strcmp(cmd, "flush-spool"))
+		die_usage("unknown command '%s' (allowed: ping, nodes, verdict, events, send, flush-spool)", cmd);
 	load_config();
 	if (!strcmp(cmd, "ping"))
 		rc = cmd_ping(argc, argv);
@@ -635,6 +879,8 @@ int main(int argc, char **argv)
 		rc = cmd_verdict(argc, argv);
 	else if (!strcmp(cmd, "events"))
 		rc = cmd_events(argc, argv);
+	else if (!strcmp(cmd, "flush-spool"))
+		rc = cmd_flush_spool(argc, argv);
 	else
 		rc = cmd_send(argc, argv);
 	qconf_free(&G.conf);
