@@ -24,9 +24,60 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <slurm/slurm.h>
+
 #include "hash.h"
 #include "qclient.h"
+#include "spank_groups.h"
 #include "spank_quorate.h"
+
+/* The replicas must run the same number of tasks.  Only slurmctld's step
+ * layout tells srun how the tasks fell on the nodes (the SPANK items do
+ * not); slurmstepd would refuse an uneven step on its own, but srun would
+ * then wait for a verdict that cannot come.  0 or -1 (logged). */
+static int check_step_layout(uint32_t job, uint32_t step, unsigned replicas)
+{
+	slurm_step_id_t id = { .job_id = job, .step_het_comp = NO_VAL,
+			       .step_id = step };
+	slurm_step_layout_t *lay = slurm_job_step_layout_get(&id);
+	unsigned *tasks = NULL, *group_of = NULL, *first = NULL, parts;
+	char err[512];
+	int rv = -1;
+
+	if (!lay) {
+		slurm_error("%s: cannot get step %u.%u's layout from slurmctld: %s",
+			    QUORATE_SPANK_PREFIX, job, step,
+			    slurm_strerror(slurm_get_errno()));
+		return -1;
+	}
+	tasks = calloc(lay->node_cnt ? lay->node_cnt : 1, sizeof(*tasks));
+	group_of = calloc(lay->node_cnt ? lay->node_cnt : 1, sizeof(*group_of));
+	first = calloc(lay->node_cnt ? lay->node_cnt : 1, sizeof(*first));
+	if (!tasks || !group_of || !first) {
+		slurm_error("%s: out of memory", QUORATE_SPANK_PREFIX);
+		goto out;
+	}
+	for (uint32_t i = 0; i < lay->node_cnt; i++)
+		tasks[i] = lay->tasks ? lay->tasks[i] : 0;
+	if (spank_replica_groups(lay->node_cnt, NULL, replicas, group_of)) {
+		slurm_error("%s: --replicas=%u: cannot split the step's %u nodes",
+			    QUORATE_SPANK_PREFIX, replicas, lay->node_cnt);
+		goto out;
+	}
+	if (spank_replica_parts(lay->node_cnt, tasks, group_of, replicas, first,
+				&parts, err, sizeof(err))) {
+		slurm_error("%s: --replicas=%u: %s", QUORATE_SPANK_PREFIX,
+			    replicas, err);
+		goto out;
+	}
+	rv = 0;
+out:
+	free(tasks);
+	free(group_of);
+	free(first);
+	slurm_job_step_layout_free(lay);
+	return rv;
+}
 
 int quorate_srun_local_user_init(spank_t sp)
 {
@@ -66,6 +117,8 @@ int quorate_srun_local_user_init(spank_t sp)
 			    QUORATE_SPANK_PREFIX, spank_strerror(e));
 		return -1;
 	}
+	if (check_step_layout(quorate.local.job, quorate.local.step, r->replicas))
+		return -1;
 	quorate.local.launched = true;
 	return 0;
 }
