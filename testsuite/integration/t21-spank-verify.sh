@@ -1,0 +1,106 @@
+#!/bin/bash
+# spank_quorate on the suite's shared cluster (6 nodes, 3 sites, quorated):
+# a replicated step's output printed once with the verified line; replica
+# groups in node order; one lying node outvoted and its reputation lowered;
+# all replicas different: REJECTED and srun's documented status 65;
+# --verify=PATH files; --verify-tolerance; the stdout spool file belongs to
+# the job's user, mode 0600; stderr is left alone.  Steps name their nodes
+# (-w, root's override of select/reputation): the liars' verdicts lower
+# reputations in the suite's database, which outlives a run, and a
+# quarantined site would otherwise leave a replicated job pending.
+. "$(dirname "$0")/lib.sh"
+
+t_use_cluster || { t_fail "shared test cluster is up"; exit 1; }
+[ -f "$T_BUILD/plugins/spank/.libs/spank_quorate.so" ] || { t_fail "spank_quorate.so is built"; exit 1; }
+Q=$T_BUILD/accounting/quorate
+cd "$T_TMP" || exit 1
+
+# run_step OUT ERR SRUN-ARGS...: srun with stdout, stderr kept apart; status
+run_step() {
+	local o=$1 e=$2
+	shift 2
+	timeout 120 srun "$@" > "$o" 2> "$e"
+}
+# A replica's digest (doc/protocol.md): SHA-256 over its parts' SHA-256
+# and exit status (4 bytes, big-endian); one part, exit 0 here.
+digest1() {
+	printf '%s' "$1" | sha256sum | perl -ne 'print pack("H64", $_), "\0\0\0\0"' | sha256sum | cut -c1-64
+}
+step_of() { sed -n 's/^quorate: step \([0-9]*\.[0-9]*\) .*/\1/p' "$1" | head -n 1; }
+score() {	# score NODE: its reputation score in `quorate nodes`
+	"$Q" nodes | awk -v n="$1" '$1 == n { print $4 }'
+}
+
+# 1. three replicas agree
+run_step o1 e1 -N3 -w n1,n3,n5 --replicas=3 sh -c 'echo 42'
+rc=$?
+t_eq "srun -N3 --replicas=3 sh -c 'echo 42' exits 0" "$rc" 0
+t_eq "... prints 42 once on stdout" "$(cat o1)" "42"
+t_match "... and the verified line on stderr" "$(cat e1)" \
+	"^quorate: step [0-9]+\.0 verified 3/3 \(quorum 2\) sha256=$(digest1 $'42\n')$"
+t_match "quorated holds the ACCEPTED verdict" "$("$Q" verdict "$(step_of e1)")" "ACCEPTED"
+
+# 2. groups in node order, QUORATE_REPLICA(S) in each task, stderr not captured
+run_step o2 e2 -N6 -w n1,n2,n3,n4,n5,n6 --replicas=3 \
+	sh -c 'echo "$SLURMD_NODENAME $QUORATE_REPLICA/$QUORATE_REPLICAS" >&2; echo same'
+t_eq "6 nodes, 3 replicas: groups in node order (stderr goes through untouched)" \
+	"$(grep -v '^quorate:' e2 | sort | tr '\n' ' ')" \
+	"n1 0/3 n2 0/3 n3 1/3 n4 1/3 n5 2/3 n6 2/3 "
+t_eq "... the canonical replica's output once (2 parts)" "$(cat o2 | tr '\n' ' ')" "same same "
+run_step o3 e3 -N6 -w n1,n2,n3,n4,n5,n6 --ntasks-per-node=2 --replicas=3 sh -c 'echo "tasks $SLURM_NTASKS"'
+t_eq "2 tasks per node: 4 parts per replica, each printed once" "$(cat o3 | tr '\n' ' ')" \
+	"tasks 12 tasks 12 tasks 12 tasks 12 "
+
+# 3. one liar: ACCEPTED 2/3, its reputation falls, the others' does not
+liar=n3
+before_liar=$(score $liar)
+run_step o4 e4 -N3 -w n1,n3,n5 --replicas=3 \
+	sh -c 'if [ "$SLURMD_NODENAME" = '$liar' ]; then echo 41; else echo 42; fi'
+rc=$?
+after_liar=$(score $liar)
+t_eq "one lying node: srun exits 0" "$rc" 0
+t_eq "... prints the majority's 42 once" "$(cat o4)" "42"
+t_match "... verified 2/3" "$(cat e4)" "^quorate: step [0-9]+\.0 verified 2/3 \(quorum 2\) sha256="
+t_match "quorated records the liar's replica as disagreeing" \
+	"$("$Q" verdict "$(step_of e4)")" "disagree $liar"
+t_run "the liar's score fell in quorate nodes ($before_liar -> $after_liar)" \
+	awk -v a="${before_liar:-x}" -v b="${after_liar:-x}" 'BEGIN { exit !(a != "x" && b != "x" && b + 0 < a + 0) }'
+
+# 4. every replica different: REJECTED, status 65, nothing on stdout
+run_step o5 e5 -N3 -w n2,n4,n6 --replicas=3 sh -c 'echo "$SLURMD_NODENAME"'
+rc=$?
+t_eq "all replicas differ: srun exits 65 (spank_quorate(8))" "$rc" 65
+t_match "... with the REJECTED line" "$(cat e5)" \
+	"^quorate: step [0-9]+\.0 REJECTED: no 2 of 3 agree \(3 reported, 0 missing\)$"
+t_eq "... and prints no output" "$(cat o5)" ""
+t_match "quorated holds the REJECTED verdict" "$("$Q" verdict "$(step_of e5)")" "REJECTED"
+
+# 5. --verify=PATH: files written per replica (%r), missing files agree too
+run_step o6 e6 -N3 -w n1,n3,n5 --replicas=3 --verify=res.%r,never.%r \
+	sh -c 'echo 7 > res.$QUORATE_REPLICA; echo out'
+t_eq "--verify=res.%r,never.%r: exit 0" "$?" 0
+t_match "... verified 3/3" "$(cat e6)" "verified 3/3 \(quorum 2\)"
+t_eq "... every replica wrote its own file" "$(cat res.0 res.1 res.2 | tr '\n' ' ')" "7 7 7 "
+run_step o7 e7 -N3 -w n1,n3,n5 --replicas=3 --verify=res.%r \
+	sh -c 'echo $SLURMD_NODENAME > res.$QUORATE_REPLICA'
+t_eq "--verify files that differ everywhere: exit 65" "$?" 65
+
+# 6. --verify-tolerance: numbers within the tolerance agree
+run_step o8 e8 -N3 -w n1,n3,n5 --replicas=3 --verify-tolerance=1e-3 \
+	sh -c 'if [ "$SLURMD_NODENAME" = n3 ]; then echo 42.00001; else echo 42; fi'
+t_eq "--verify-tolerance=1e-3: 42 and 42.00001 agree (exit 0)" "$?" 0
+t_match "... verified 3/3" "$(cat e8)" "verified 3/3"
+run_step o9 e9 -N3 -w n1,n3,n5 --replicas=3 --verify-tolerance=1e-9 \
+	sh -c 'if [ "$SLURMD_NODENAME" = n3 ]; then echo 42.00001; else echo 42; fi'
+t_match "--verify-tolerance=1e-9: they do not (2/3)" "$(cat e9)" "verified 2/3"
+
+# 7. the task's stdout: the spool file, the user's, 0600
+chmod 0755 "$T_TMP"
+out=$(cd "$T_TMP" && timeout 120 runuser -u quorate-test -- env PATH="$PATH" SLURM_CONF="$SLURM_CONF" \
+	srun -N2 -w n1,n5 --replicas=2 sh -c 'stat -L -c "%U %a" /proc/self/fd/1; id -un' 2>&1)
+t_match "as quorate-test: the task's stdout is a spool file of the user, mode 0600, verified" \
+	"$(printf '%s\n' "$out" | tr '\n' ' ')" \
+	"^quorate-test 600 quorate-test quorate: step [0-9]+\.0 verified 2/2 "
+t_eq "no stdout file is left in the spool" "$(ls "$QUORATE_CLUSTER_DIR/spool/quorate/out" | wc -l)" 0
+t_eq "no report was spooled (quorated was up)" \
+	"$(find "$QUORATE_CLUSTER_DIR/spool/quorate" -maxdepth 1 -name '*.json' | wc -l)" 0

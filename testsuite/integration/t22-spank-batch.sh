@@ -1,0 +1,40 @@
+#!/bin/bash
+# spank_quorate in a batch job on the suite's shared cluster: sbatch
+# --replicas=3 -N3 records the request for the job, the batch step itself
+# is not replicated (it runs once), and an srun in the script inherits the
+# setting: replicated, verified, output printed once.
+. "$(dirname "$0")/lib.sh"
+
+t_use_cluster || { t_fail "shared test cluster is up"; exit 1; }
+[ -f "$T_BUILD/plugins/spank/.libs/spank_quorate.so" ] || { t_fail "spank_quorate.so is built"; exit 1; }
+Q=$T_BUILD/accounting/quorate
+cd "$T_TMP" || exit 1
+
+cat > job.sh <<'EOS'
+#!/bin/sh
+echo "batch runs once"
+srun sh -c 'echo "replicas=$QUORATE_REPLICAS"'
+echo "srun status $?"
+srun sh -c 'echo "$SLURMD_NODENAME"'
+echo "srun status $?"
+EOS
+# -w: root's override of select/reputation (see t21)
+job=$(sbatch --parsable --replicas=3 -N3 -w n1,n3,n5 -o "$T_TMP/job.out" job.sh)
+t_match "sbatch --replicas=3 -N3 is submitted" "$job" '^[0-9]+$'
+state=$(t_wait_job "$job" 180)
+t_eq "the job completes" "$state" COMPLETED
+out=$(cat job.out)
+t_eq "the batch step is not replicated: its own line appears once" \
+	"$(grep -c '^batch runs once$' job.out)" 1
+t_eq "the first srun inherits --replicas=3: its output once" \
+	"$(grep -c '^replicas=3$' job.out)" 1
+t_match "... and it is verified 3/3 (step $job.0)" "$out" \
+	"quorate: step $job\.0 verified 3/3 \(quorum 2\) sha256=[0-9a-f]{64}"
+t_match "the second srun, all replicas different: REJECTED, status 65" "$out" \
+	"quorate: step $job\.1 REJECTED: no 2 of 3 agree \(3 reported, 0 missing\)"
+t_eq "the srun statuses the script saw" "$(grep '^srun status' job.out | tr '\n' ' ')" \
+	"srun status 0 srun status 65 "
+t_match "quorated has the verdict of step $job.0" "$("$Q" verdict "$job.0")" "ACCEPTED"
+# The batch step's id is SLURM_BATCH_SCRIPT (0xfffffffb); 6: no such step
+"$Q" verdict "$job.4294967291" > /dev/null 2>&1
+t_eq "quorated has no report of the batch step (quorate verdict exits 6)" "$?" 6
