@@ -46,7 +46,7 @@ t_eq "the spool records are root's, mode 0600" \
 cp "$spool"/*.json "$T_TMP/" 2>/dev/null
 t_run "srun is still waiting for the verdict" kill -0 "$srun_pid"
 t_run "quorated starts again" start_quorated
-out=$("$Q" flush-spool --spool "$spool" 2>&1)
+out=$("$Q" flush-spool 2>&1)	# SpoolDir of the cluster's quorate.conf
 t_eq "quorate flush-spool exits 0" "$?" 0
 t_eq "... delivered the 3 records" "$out" \
 	"quorate: flush-spool: $spool: 3 delivered (0 already stored), 0 rejected, 0 kept"
