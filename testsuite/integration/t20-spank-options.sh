@@ -74,9 +74,9 @@ t_eq "defaults: quorum floor(N/2)+1, verify stdout" \
 job=$(cd "$T_TMP" && sbatch --parsable -N1 -o "$out" --wrap 'env | grep -cE "^SLURM_SPANK_QUORATE_"')
 t_wait_job "$job" 120 >/dev/null
 t_eq "a job without --replicas records nothing" "$(cat "$out")" "0"
-t_match "srun --replicas=2 -N2 runs, verified, its output printed once (t21 has more)" \
-	"$(timeout 60 srun -Q --replicas=2 -N2 echo ok 2>&1 | tr '\n' ' ')" \
-	'^ok quorate: step [0-9]+\.0 verified 2/2 \(quorum 2\) sha256=[0-9a-f]{64} $'
+# (Replicated steps that run are in t21-t23, on private clusters: their
+# verdicts put nodes on probation, where select/reputation no longer
+# places the suite's plain jobs.)
 
 # plugstack.conf arguments: a copy of slurm.conf pointing at another file
 sed "s|^PlugStackConfig=.*|PlugStackConfig=$T_TMP/plugstack.conf|" "$SLURM_CONF" > "$T_TMP/slurm.conf"

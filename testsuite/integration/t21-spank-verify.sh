@@ -122,8 +122,13 @@ run_step o9 e9 -N3 -w n1,n3,n5 --replicas=3 --verify-tolerance=1e-9 \
 	sh -c 'if [ "$SLURMD_NODENAME" = n3 ]; then echo 42.00001; else echo 42; fi'
 t_match "--verify-tolerance=1e-9: they do not (2/3)" "$(cat e9)" "verified 2/3"
 
-# 8. srun with the plugin under valgrind's memcheck, REJECTED: srun leaves
-#    through the plugin's _exit (leaks are Slurm's own in srun: not checked)
+# 8. srun with the plugin under valgrind's memcheck, ACCEPTED, and REJECTED
+#    where srun leaves through the plugin's _exit (leaks are Slurm's own in srun: not checked)
+timeout 120 valgrind -q --error-exitcode=99 --leak-check=no \
+	srun -N3 -w n1,n3,n5 --replicas=3 sh -c 'echo 42' > vg1.out 2> vg1.err
+t_eq "srun under valgrind: ACCEPTED, exit 0, no memcheck error" "$?" 0
+t_eq "... 42 printed once" "$(cat vg1.out)" 42
+t_match "... the verified line" "$(cat vg1.err)" "^quorate: step [0-9]+\.0 verified 3/3"
 timeout 120 valgrind -q --error-exitcode=99 --leak-check=no \
 	srun -N3 -w n1,n3,n5 --replicas=3 sh -c 'echo $SLURMD_NODENAME' > vg.out 2> vg.err
 t_eq "srun under valgrind: REJECTED, exit 65, no memcheck error" "$?" 65
