@@ -1,0 +1,131 @@
+#!/bin/bash
+# quorated's chain poster on anvil (a chain of its own, chain-lib.sh): closed
+# epochs written into PostgreSQL as epoch close writes them (records from
+# contracts/test/vectors.json, whose roots forge computed) are committed and
+# confirmed after 2 blocks with the ledger's rootOf equal to ours; anvil
+# stopped (SIGSTOP: requests time out) while an epoch waits, then resumed:
+# retried with back-off, one commit; quorated stopped between send and
+# confirmation and started again: the stored transaction is followed, no
+# second commit; `quorate chain status` and `quorate chain verify` outputs.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/qd-lib.sh"
+. "$(dirname "$0")/chain-lib.sh"
+
+if ! t_use_cluster; then
+	t_fail "the shared test cluster is running"
+	exit 1
+fi
+ch_setup t58 40 <<EOF || { t_fail "a private anvil with the contracts and a private quorated"; exit 1; }
+Confirmations=2
+ChainResendSeconds=600
+EOF
+t_run "quorated -t accepts the chain keys" "$QD_QUORATED" -t -f "$QD_CONF"
+t_run "the private quorated starts with the poster" qd_start_private
+t_match "the poster says where it posts" "$(cat "$QD_DIR/quorated.log")" \
+	"chain: posting to ledger $CH_LEDGER on chain 31337"
+
+# 1. Commit and confirm (automine on: the commit is mined at once, and needs
+#    one block more for Confirmations=2).
+ch_insert_vector 7 && t_pass "epoch 7 closed in PostgreSQL (1 record)" || t_fail "epoch 7 closed"
+t_wait 20 ch_state_is 7 sent
+t_eq "epoch 7 is sent" "$(ch_state 7)" "sent"
+t_wait 10 ch_block_stored 7
+t_match "its receipt's block is stored" "$(ch_sql 'SELECT block_number FROM chain_outbox WHERE epoch = 7')" '^[0-9]+$'
+t_eq "not confirmed at 1 confirmation of 2" "$(sleep 2; ch_state 7)" "sent"
+ch_mine 1
+t_wait 20 ch_state_is 7 confirmed
+t_eq "epoch 7 is confirmed after one block more" "$(ch_state 7)" "confirmed"
+t_eq "the ledger's rootOf(7) is the vector's root" "$(ch_root_of 7)" "$(ch_vector_root 7)"
+t_eq "one transaction signed for epoch 7" "$(ch_sql 'SELECT count(*) FROM chain_txs WHERE epoch = 7')" "1"
+t_eq "one EpochCommitted event for epoch 7" "$(ch_commit_logs 7)" "1"
+out=$(qdp chain verify 7 2>&1)
+t_eq "quorate chain verify 7: exit 0" "$?" "0"
+t_match "verify: recomputed root is the vector's" "$out" "recomputed root $(ch_vector_root 7)"
+t_match "verify: stored root matches" "$out" "^stored root: matches"
+t_match "verify: the ledger matches" "$out" "ledger: matches \(rootOf\(7\) = $(ch_vector_root 7)\)"
+
+# 2. anvil stopped while epoch 8 waits: requests time out, the epoch stays
+#    pending with the error noted; resumed, it is posted once.
+kill -STOP "$CH_NODE_PID"
+ch_insert_vector 8 && t_pass "epoch 8 closed (2 records) while anvil is stopped" || t_fail "epoch 8 closed"
+# Each request times out after 15 s; the second failure proves the retry.
+t_wait 60 ch_log_has "RPC endpoint $CH_RPC unavailable \(failure 2\)"
+t_match "the poster logs the unreachable node, retries and backs off" "$(grep 'chain:' "$QD_DIR/quorated.log")" \
+	"RPC endpoint $CH_RPC unavailable \(failure 2\): .*; next try in 2s"
+t_eq "epoch 8 is still pending" "$(ch_state 8)" "pending"
+out=$(qdp -t 2 chain status 2>&1)
+t_eq "quorate chain status: exit 3 while the node is unreachable" "$?" "3"
+t_match "status: node unreachable" "$out" "^node: unreachable"
+t_match "status: counts from PostgreSQL" "$out" "epochs: 1 pending, 0 sent, 1 confirmed, 0 failed"
+kill -CONT "$CH_NODE_PID"
+t_wait 90 ch_state_is 8 sent
+t_eq "after anvil resumes, epoch 8 is sent" "$(ch_state 8)" "sent"
+ch_mine 1
+t_wait 20 ch_state_is 8 confirmed
+t_eq "epoch 8 is confirmed" "$(ch_state 8)" "confirmed"
+t_eq "the ledger's rootOf(8) is the vector's root" "$(ch_root_of 8)" "$(ch_vector_root 8)"
+t_eq "one transaction for epoch 8" "$(ch_sql 'SELECT count(*) FROM chain_txs WHERE epoch = 8')" "1"
+t_eq "one EpochCommitted event for epoch 8" "$(ch_commit_logs 8)" "1"
+
+# 3. quorated stopped between send and confirmation (automine off: the
+#    commit waits in anvil's pool), started again, then the block comes.
+ch_automine false
+ch_insert_vector 9 && t_pass "epoch 9 closed (3 records), automine off" || t_fail "epoch 9 closed"
+t_wait 20 ch_state_is 9 sent
+t_eq "epoch 9 is sent" "$(ch_state 9)" "sent"
+hash9=$(ch_sql "SELECT encode(tx_hash, 'hex') FROM chain_outbox WHERE epoch = 9")
+nonce9=$(ch_sql "SELECT nonce FROM chain_outbox WHERE epoch = 9")
+qd_stop_private
+t_fails "quorated is stopped" kill -0 "$(qd_private_pid)"
+t_run "quorated starts again" qd_start_private
+sleep 3
+t_eq "after the restart, still one transaction for epoch 9" \
+	"$(ch_sql 'SELECT count(*) FROM chain_txs WHERE epoch = 9')" "1"
+t_eq "the same transaction is followed" \
+	"$(ch_sql "SELECT encode(tx_hash, 'hex') || ' ' || nonce FROM chain_outbox WHERE epoch = 9")" "$hash9 $nonce9"
+ch_mine 2
+t_wait 20 ch_state_is 9 confirmed
+t_eq "epoch 9 is confirmed" "$(ch_state 9)" "confirmed"
+t_eq "the ledger's rootOf(9) is the vector's root" "$(ch_root_of 9)" "$(ch_vector_root 9)"
+t_eq "one EpochCommitted event for epoch 9" "$(ch_commit_logs 9)" "1"
+t_eq "the mined transaction is the one sent before the restart" \
+	"$(ch_sql "SELECT encode(tx_hash, 'hex') FROM chain_txs WHERE epoch = 9 AND outcome = 'mined'")" "$hash9"
+
+# 4. status and verify.
+out=$(qdp chain status 2>&1)
+t_eq "quorate chain status: exit 0" "$?" "0"
+t_match "status: chain id" "$out" "^chain id: 31337$"
+t_match "status: the poster's account (anvil's development account 0)" "$out" \
+	"^account: 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 \(from ChainKeyFile\)"
+t_match "status: balance in wei" "$out" "^balance: [0-9]{19,} wei"
+t_match "status: 3 confirmed epochs" "$out" "epochs: 0 pending, 0 sent, 3 confirmed, 0 failed"
+t_match "status: epoch 9's line" "$out" "epoch 9: confirmed nonce $nonce9 tx 0x$hash9 block [0-9]+ attempts 1"
+json=$(qdp --json chain status 2>&1)
+t_eq "status --json: confirmed count" "$(jq -r '.confirmed' <<<"$json")" "3"
+t_eq "status --json: epochs listed" "$(jq -r '[.epochs[].epoch] | join(",")' <<<"$json")" "7,8,9"
+out=$(qdp chain verify 9 2>&1)
+t_eq "verify 9: exit 0" "$?" "0"
+t_match "verify 9: 3 records, ledger matches" "$out" "epoch 9: 3 records.*"
+t_match "verify 9: ledger matches" "$out" "ledger: matches"
+out=$(qdp chain verify 42 2>&1)
+t_eq "verify of an epoch not closed: exit 6" "$?" "6"
+t_match "verify 42: says so" "$out" "no closed epoch 42"
+out=$(qdp chain verify x 2>&1)
+t_eq "verify with a bad EPOCH: exit 2" "$?" "2"
+t_match "verify x: names the argument" "$out" "EPOCH 'x'"
+# An epoch whose stored root is not its records' (vector 10's records under
+# vector 11's root): the poster refuses it, verify shows the mismatch.
+ch_insert_vector 10 "$(ch_vector_root 11)" && t_pass "epoch 10 closed with a wrong root" || t_fail "epoch 10 closed"
+t_wait 20 ch_state_is 10 failed
+t_eq "the poster fails epoch 10 without posting" "$(ch_state 10)" "failed"
+t_match "its last_error says why" "$(ch_sql 'SELECT last_error FROM chain_outbox WHERE epoch = 10')" \
+	"is not the root of its records"
+t_eq "no transaction for epoch 10" "$(ch_sql 'SELECT count(*) FROM chain_txs WHERE epoch = 10')" "0"
+out=$(qdp chain verify 10 2>&1)
+t_eq "verify 10: exit 1 (mismatch)" "$?" "1"
+t_match "verify 10: stored root mismatch" "$out" "stored root: MISMATCH"
+t_match "verify 10: not on the ledger" "$out" "ledger: epoch 10 not committed"
+out=$(qdp chain status 2>&1)
+t_eq "status with a failed epoch: exit 1" "$?" "1"
+t_match "status lists the failed epoch and why" "$out" "epoch 10: failed .*error: epochs.root"
+t_eq "quorated still runs" "$(kill -0 "$(qd_private_pid)" && echo yes)" "yes"
