@@ -20,6 +20,16 @@ Confirmations=2
 ChainResendSeconds=600
 EOF
 t_run "quorated -t accepts the chain keys" "$QD_QUORATED" -t -f "$QD_CONF"
+# The key file: mode 0600, owned by quorated's user; anything else refused.
+cp "$CH_DIR/poster.key" "$CH_DIR/open.key"
+chmod 0644 "$CH_DIR/open.key"
+sed "s|^ChainKeyFile=.*|ChainKeyFile=$CH_DIR/open.key|" "$QD_CONF" > "$CH_DIR/open.conf"
+out=$("$QD_QUORATED" -t -f "$CH_DIR/open.conf" 2>&1)
+t_eq "quorated -t refuses a key file others can read (exit 1)" "$?" "1"
+t_match "and says which file and why" "$out" "ChainKeyFile: $CH_DIR/open.key: .*mode"
+grep -v '^ChainKeyFile=' "$QD_CONF" > "$CH_DIR/partial.conf"
+out=$("$QD_QUORATED" -t -f "$CH_DIR/partial.conf" 2>&1)
+t_match "ChainRPC without ChainKeyFile is refused" "$out" "ChainRPC, ChainDeployment and ChainKeyFile go together"
 t_run "the private quorated starts with the poster" qd_start_private
 t_match "the poster says where it posts" "$(cat "$QD_DIR/quorated.log")" \
 	"chain: posting to ledger $CH_LEDGER on chain 31337"
