@@ -31,6 +31,7 @@ struct cli {
 	struct chain_deployment dep;
 	struct jsonrpc_client *rpc;
 	PGconn *db;
+	bool curl_ready;		/* jsonrpc_global_init done: fini at close */
 };
 
 static int cli_open(struct cli *c, int timeout_s)
@@ -54,6 +55,7 @@ static int cli_open(struct cli *c, int timeout_s)
 		fprintf(stderr, "quorate: error: cannot initialise libcurl\n");
 		return CHAIN_EXIT_UNREACHABLE;
 	}
+	c->curl_ready = true;
 	c->rpc = jsonrpc_client_new(c->conf->chain_rpc, &o, &e);
 	if (!c->rpc) {
 		fprintf(stderr, "quorate: error: ChainRPC: %s\n", e.message);
@@ -72,7 +74,8 @@ static void cli_close(struct cli *c)
 	if (c->db)
 		PQfinish(c->db);
 	jsonrpc_client_free(c->rpc);
-	jsonrpc_global_fini();
+	if (c->curl_ready)
+		jsonrpc_global_fini();
 }
 
 /* One word of a view function of the ledger. */
