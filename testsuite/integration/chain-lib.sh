@@ -12,7 +12,8 @@ CH_ANVIL=$T_TOP/contracts/node_modules/.bin/anvil
 CH_VECTORS=$T_TOP/contracts/test/vectors.json
 
 # ch_setup NAME OFFSET < extra quorate.conf lines: sets CH_RPC, CH_DIR,
-# CH_LEDGER, CH_ANVIL_PID (the launcher), CH_NODE_PID (anvil itself) and qd-lib's QD_* (quorated not started yet).
+# CH_PORT, CH_LEDGER, CH_ANVIL_PID (the launcher), CH_NODE_PID (anvil
+# itself) and qd-lib's QD_* (quorated not started yet).
 ch_setup() {
 	local name=$1 offset=$2 base port extra
 	extra=$(cat)
@@ -20,16 +21,10 @@ ch_setup() {
 	port=$((base + offset + 1))
 	CH_DIR=$T_TMP/$name-chain
 	CH_RPC=http://127.0.0.1:$port
+	CH_PORT=$port
 	mkdir -p "$CH_DIR"
-	setsid "$CH_ANVIL" --host 127.0.0.1 --port "$port" --chain-id 31337 \
-		< /dev/null > "$CH_DIR/anvil.log" 2>&1 &
-	CH_ANVIL_PID=$!
 	t_on_exit "ch_stop_anvil"
-	t_wait 30 "$CH_TOOL" rpc --rpc "$CH_RPC" eth_chainId || return 1
-	# node_modules/.bin/anvil is a Node.js launcher: the node itself is
-	# the process that listens on the port (the one SIGSTOP must reach).
-	CH_NODE_PID=$(ss -ltnpH "sport = :$port" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
-	[ -n "$CH_NODE_PID" ] || { echo "no process listens on port $port"; return 1; }
+	ch_start_node || return 1
 	"$T_TOP/contracts/script/deploy-local" --rpc "$CH_RPC" --out "$CH_DIR" \
 		> "$CH_DIR/deploy.log" 2>&1 || { cat "$CH_DIR/deploy.log"; return 1; }
 	CH_LEDGER=$(sed -n 's/^LEDGER_ADDRESS=//p' "$CH_DIR/deployment.env")
@@ -47,6 +42,24 @@ $extra
 EOF
 	QUORATE_CONF=$QUORATE_CONF_SAVED
 	mkdir -p "$CH_DIR/spool"
+}
+
+# ch_start_node: anvil on CH_PORT; its chain is kept in CH_DIR/state.json
+# when it stops (SIGTERM) and loaded again at the next start.
+ch_start_node() {
+	setsid "$CH_ANVIL" --host 127.0.0.1 --port "$CH_PORT" --chain-id 31337 \
+		--state "$CH_DIR/state.json" < /dev/null >> "$CH_DIR/anvil.log" 2>&1 &
+	CH_ANVIL_PID=$!
+	t_wait 30 "$CH_TOOL" rpc --rpc "$CH_RPC" eth_chainId > /dev/null || return 1
+	# node_modules/.bin/anvil is a Node.js launcher: the node itself is
+	# the process that listens on the port (the one SIGSTOP must reach).
+	CH_NODE_PID=$(ss -ltnpH "sport = :$CH_PORT" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+	[ -n "$CH_NODE_PID" ] || { echo "no process listens on port $CH_PORT"; return 1; }
+}
+
+ch_stop_node() {	# anvil down: its port refuses connections
+	kill -TERM "$CH_NODE_PID" 2>/dev/null
+	qd_wait_gone "$CH_NODE_PID" && qd_wait_gone "$CH_ANVIL_PID"
 }
 
 ch_stop_anvil() {
@@ -95,7 +108,7 @@ ch_state_is() {	# ch_state_is EPOCH STATE: for t_wait
 
 # ch_insert_vector EPOCH: close EPOCH with the records of that epoch's
 # contribution tree in contracts/test/vectors.json (computed by forge, not
-# by our C), as epoch close does: epochs, epoch_records and a pending
+# by our C; the totals summed exactly by PostgreSQL), as epoch close does: epochs, epoch_records and a pending
 # chain_outbox row in one transaction.  ROOT overrides the stored root.
 ch_insert_vector() {
 	local epoch=$1 root=${2:-} v
@@ -107,8 +120,8 @@ ch_insert_vector() {
 		"BEGIN;",
 		"INSERT INTO epochs (epoch, root, cpu_seconds, gpu_seconds, records, data_hash) VALUES (" +
 		.epoch + ", " + b($root) + ", " +
-		([.records[].cpuSeconds | tonumber] | add // 0 | tostring) + ", " +
-		([.records[].gpuSeconds | tonumber] | add // 0 | tostring) + ", " +
+		"(SELECT coalesce(sum(v), 0) FROM unnest(ARRAY[" + ([.records[].cpuSeconds] | join(",")) + "]::numeric[]) v), " +
+		"(SELECT coalesce(sum(v), 0) FROM unnest(ARRAY[" + ([.records[].gpuSeconds] | join(",")) + "]::numeric[]) v), " +
 		(.records | length | tostring) + ", sha256(\u0027" + (.records | tostring) + "\u0027::bytea));",
 		(.records[] | "INSERT INTO epoch_records (epoch, idx, site, site_id, payee, cpu_seconds, gpu_seconds, score) VALUES (" +
 			.epoch + ", " + (.index | tostring) + ", \u0027" + .site + "\u0027, " + b(.siteId) + ", " +
