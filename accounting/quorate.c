@@ -24,6 +24,7 @@
 #include "qclient.h"
 #include "qconf.h"
 #include "qmsg.h"
+#include "quorate_chain.h"
 
 enum exit_code {
 	EXIT_OK = 0,		/* success; verdict ACCEPTED */
@@ -80,9 +81,14 @@ static void usage(void)
 	       "  flush-spool [--spool DIR] [--quiet]\n"
 	       "                                  send the reports spank_quorate spooled on this\n"
 	       "                                  node (default DIR: SpoolDir), delete each once stored\n"
-	       "Exit status: 0 success (verdict ACCEPTED), 1 refused by quorated, 2 usage or\n"
-	       "configuration error, 3 quorated unreachable or busy (try again), 4 REJECTED,\n"
-	       "5 PENDING, 6 no such step.\n", QCONF_DEFAULT_PATH);
+	       "  chain status                    the chain poster: node, account, balance, epochs\n"
+	       "  chain verify EPOCH              recompute EPOCH's root from the database and\n"
+	       "                                  compare it with the ledger's rootOf(EPOCH)\n"
+	       "Exit status: 0 success (verdict ACCEPTED), 1 refused by quorated (chain: an\n"
+	       "epoch failed, or a mismatch), 2 usage or configuration error, 3 quorated (chain:\n"
+	       "the database or the node) unreachable or busy (try again), 4 REJECTED (chain\n"
+	       "verify: not committed yet), 5 PENDING, 6 no such step (chain verify: no such\n"
+	       "closed epoch).\n", QCONF_DEFAULT_PATH);
 }
 
 /* Configuration and address: -f, $QUORATE_CONF or the default file; -s
@@ -854,7 +860,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		die_usage("no command (allowed: ping, nodes, verdict, events, send, flush-spool)");
+		die_usage("no command (allowed: ping, nodes, verdict, events, send, flush-spool, chain)");
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
@@ -868,10 +874,14 @@ int main(int argc, char **argv)
 		}
 	}
 	if (strcmp(cmd, "ping") && strcmp(cmd, "nodes") && strcmp(cmd, "verdict") &&
-	    strcmp(cmd, "events") && strcmp(cmd, "send") && strcmp(cmd, "flush-spool"))
-		die_usage("unknown command '%s' (allowed: ping, nodes, verdict, events, send, flush-spool)", cmd);
+	    strcmp(cmd, "events") && strcmp(cmd, "send") && strcmp(cmd, "flush-spool") &&
+	    strcmp(cmd, "chain"))
+		die_usage("unknown command '%s' (allowed: ping, nodes, verdict, events, send, flush-spool, chain)",
+			  cmd);
 	load_config();
-	if (!strcmp(cmd, "ping"))
+	if (!strcmp(cmd, "chain"))
+		rc = quorate_chain_main(argc, argv, &G.conf, G.json, G.timeout_s);
+	else if (!strcmp(cmd, "ping"))
 		rc = cmd_ping(argc, argv);
 	else if (!strcmp(cmd, "nodes"))
 		rc = cmd_nodes(argc, argv);

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chain.h"
 #include "daemon.h"
 #include "ingest.h"
 #include "listener.h"
@@ -309,6 +310,11 @@ static void reload(const char *path, struct quorate_conf *conf, bool foreground,
 	    !SAME_STR(pid_file) || conf->worker_threads != fresh.worker_threads)
 		log_warning("reload: ListenAddress, ListenPort, Database, MungeSocket, SlurmConf, "
 			    "PidFile and WorkerThreads take effect at the next start");
+	if (!SAME_STR(chain_rpc) || !SAME_STR(chain_deployment) || !SAME_STR(chain_key_file) ||
+	    !SAME_STR(chain_ca_file) || conf->confirmations != fresh.confirmations ||
+	    conf->chain_poll != fresh.chain_poll || conf->chain_resend != fresh.chain_resend ||
+	    conf->chain_max_fee_gwei != fresh.chain_max_fee_gwei)
+		log_warning("reload: the Chain* keys and Confirmations take effect at the next start");
 #undef SAME_STR
 	settings_set(&s);
 	if (start_logging(&fresh, foreground, verbose))
@@ -390,7 +396,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check_only) {
-		printf("quorated: %s is valid\n", path);
+		char summary[1024];
+
+		/* The chain's key and deployment files too: an admin who
+		 * configured a chain wants to know now, not at the first epoch. */
+		if (chain_check(&conf, summary, sizeof(summary), err, sizeof(err))) {
+			fprintf(stderr, "quorated: error: %s: %s\n", path, err);
+			qconf_free(&conf);
+			return 1;
+		}
+		printf("quorated: %s is valid\nquorated: %s\n", path, summary);
 		qconf_free(&conf);
 		return 0;
 	}
@@ -458,8 +473,18 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	/* A chain configured but unusable (key file, deployment file) stops
+	 * the start: quorated would otherwise run without posting. */
+	if (chain_init(&conf, err, sizeof(err))) {
+		log_error("chain: %s", err);
+		startup_done(1, "chain: %s", err);
+		ingest_stop();
+		rc = 1;
+		goto out;
+	}
 	err[0] = '\0';
 	if (waiters_start() || ingest_start() || slurm_push_start() || metrics_start() ||
+	    chain_start() ||
 	    work_init((int)conf.worker_threads, conf.munge_socket, err, sizeof(err))) {
 		log_error("cannot start: %s", err[0] ? err : strerror(errno));
 		startup_done(1, "cannot start threads");
@@ -493,6 +518,7 @@ stop:
 	waiters_stop();		/* "retry_later" to whoever still waits */
 	slurm_push_stop();
 	metrics_stop();
+	chain_stop();		/* the poster's step in hand, then the key wiped */
 	log_info("quorated stopped");
 out:
 	metrics_stop();		/* nothing when stopped above or never started */

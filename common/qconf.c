@@ -79,6 +79,10 @@ static const struct conf_key qconf_keys[] = {
 	{ "ChainDeployment", CONF_STRING, F(chain_deployment), 0, -1, NULL, false },
 	{ "ChainKeyFile", CONF_STRING, F(chain_key_file), 0, -1, NULL, false },
 	{ "Confirmations", CONF_INT, F(confirmations), 0, 1000, NULL, false },
+	{ "ChainPollSeconds", CONF_SECONDS, F(chain_poll), 1, 3600, NULL, false },
+	{ "ChainResendSeconds", CONF_SECONDS, F(chain_resend), 1, DAY, NULL, false },
+	{ "ChainMaxFeeGwei", CONF_DOUBLE, F(chain_max_fee_gwei), 1e-9, 1e6, NULL, false },
+	{ "ChainCAFile", CONF_STRING, F(chain_ca_file), 0, -1, NULL, false },
 	{ NULL, 0, 0, 0, 0, NULL, false },
 };
 
@@ -108,6 +112,9 @@ int qconf_defaults(struct quorate_conf *conf)
 	conf->quarantine_seconds = 86400;
 	conf->push_reputation = true;
 	conf->confirmations = 2;
+	conf->chain_poll = 5;
+	conf->chain_resend = 180;
+	conf->chain_max_fee_gwei = 500;
 	conf->worker_threads = 8;
 	conf->max_output = 64 * 1024;
 	if (set_string(&conf->listen_address, "0.0.0.0") ||

@@ -48,6 +48,10 @@ struct quorate_conf {
 	char *chain_deployment;		/* ChainDeployment: addresses file */
 	char *chain_key_file;		/* ChainKeyFile: 0600 key file */
 	long confirmations;		/* Confirmations */
+	long chain_poll;		/* ChainPollSeconds: between the poster's rounds */
+	long chain_resend;		/* ChainResendSeconds: unmined this long: fee bump */
+	double chain_max_fee_gwei;	/* ChainMaxFeeGwei: cap of maxFeePerGas */
+	char *chain_ca_file;		/* ChainCAFile: trust anchors for an https ChainRPC */
 };
 
 /* Fill conf with the defaults (strings allocated). 0, or -1 out of memory. */
