@@ -25,6 +25,7 @@
 #include "qconf.h"
 #include "qmsg.h"
 #include "quorate_chain.h"
+#include "report.h"
 
 enum exit_code {
 	EXIT_OK = 0,		/* success; verdict ACCEPTED */
@@ -84,6 +85,9 @@ static void usage(void)
 	       "  chain status                    the chain poster: node, account, balance, epochs\n"
 	       "  chain verify EPOCH              recompute EPOCH's root from the database and\n"
 	       "                                  compare it with the ledger's rootOf(EPOCH)\n"
+	       "  report --from DATE --to DATE [--by site|account|user|node] [--format\n"
+	       "         table|csv|json|html] [-o FILE] [--cluster C]\n"
+	       "                                  usage (slurmdbd) and replica outcomes\n"
 	       "Exit status: 0 success (verdict ACCEPTED), 1 refused by quorated (chain: an\n"
 	       "epoch failed, or a mismatch), 2 usage or configuration error, 3 quorated (chain:\n"
 	       "the database or the node) unreachable or busy (try again), 4 REJECTED (chain\n"
@@ -860,7 +864,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		die_usage("no command (allowed: ping, nodes, verdict, events, send, flush-spool, chain)");
+		die_usage("no command (allowed: ping, nodes, verdict, events, send, flush-spool, chain, report)");
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
@@ -875,11 +879,13 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "ping") && strcmp(cmd, "nodes") && strcmp(cmd, "verdict") &&
 	    strcmp(cmd, "events") && strcmp(cmd, "send") && strcmp(cmd, "flush-spool") &&
-	    strcmp(cmd, "chain"))
-		die_usage("unknown command '%s' (allowed: ping, nodes, verdict, events, send, flush-spool, chain)",
+	    strcmp(cmd, "chain") && strcmp(cmd, "report"))
+		die_usage("unknown command '%s' (allowed: ping, nodes, verdict, events, send, flush-spool, chain, report)",
 			  cmd);
 	load_config();
-	if (!strcmp(cmd, "chain"))
+	if (!strcmp(cmd, "report"))
+		rc = cmd_report(argc, argv, G.conf.database);
+	else if (!strcmp(cmd, "chain"))
 		rc = quorate_chain_main(argc, argv, &G.conf, G.json, G.timeout_s);
 	else if (!strcmp(cmd, "ping"))
 		rc = cmd_ping(argc, argv);

@@ -1,0 +1,61 @@
+/* `quorate report`: usage, jobs and verification outcomes over a period. */
+#ifndef QUORATE_REPORT_H
+#define QUORATE_REPORT_H
+
+#include <stdio.h>
+#include <time.h>
+
+enum report_by { BY_SITE, BY_ACCOUNT, BY_USER, BY_NODE, BY_EPOCH };
+enum report_format { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_HTML };
+
+#define REPORT_MAX_OPT 8	/* optional columns (tables of other schemas) */
+
+/* One row of the report: a site, account, user or node. */
+struct report_row {
+	char *key;
+	double cpu_s, gpu_s, node_s;	/* seconds within the period */
+	long jobs;
+	double agree, disagree, missing;	/* replica outcomes */
+	double opt[REPORT_MAX_OPT];		/* NaN: no data */
+};
+
+struct report {
+	time_t from, to;
+	enum report_by by;
+	const char *cluster;
+	struct report_row *rows;
+	size_t nrows;
+	double *scores;			/* reputation of every node (nodes table) */
+	size_t nscores;
+	/* Credits per epoch, when contrib_ledger exists. */
+	char **epochs;
+	double *earned, *spent;
+	size_t nepochs;
+	const char *notes[8];		/* what could not be read, for the reader */
+	size_t nnotes;
+};
+
+/* The column table: one entry per column of every format. */
+struct report_column {
+	const char *header;	/* Open XDMoD's name where there is one */
+	const char *unit;	/* NULL: a count */
+	const char *json;
+	int digits;
+	double (*value)(const struct report_row *r, size_t opt);
+	size_t opt;		/* index into row->opt for optional columns */
+};
+extern const struct report_column report_columns[];
+extern const size_t report_ncolumns;
+
+const char *report_by_name(enum report_by by);
+
+int report_write_table(FILE *f, const struct report *r);
+int report_write_csv(FILE *f, const struct report *r);
+int report_write_json(FILE *f, const struct report *r);
+int report_write_html(FILE *f, const struct report *r);
+
+/* Run `quorate report` (argv[0] is "report").  DATABASE: libpq conninfo
+ * or NULL.  Returns the exit status. */
+int cmd_report(int argc, char **argv, const char *database);
+
+#endif
