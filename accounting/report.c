@@ -48,9 +48,10 @@ static const struct opt_column opt_columns[] = {
 };
 
 const struct report_column report_columns[] = {
-	{ "CPU Hours", "h", "cpu_hours", 2, v_cpu, 0 },
-	{ "GPU Hours", "h", "gpu_hours", 2, v_gpu, 0 },
-	{ "Node Hours", "h", "node_hours", 2, v_node, 0 },
+	/* Hours to 6 decimals: a few seconds' jobs still show (1 s = 0.000278 h). */
+	{ "CPU Hours", "h", "cpu_hours", 6, v_cpu, 0 },
+	{ "GPU Hours", "h", "gpu_hours", 6, v_gpu, 0 },
+	{ "Node Hours", "h", "node_hours", 6, v_node, 0 },
 	{ "Number of Jobs", NULL, "jobs", 0, v_jobs, 0 },
 	{ "Verified Replicas", NULL, "verified_replicas", 0, v_agree, 0 },
 	{ "Rejected Replicas", NULL, "rejected_replicas", 0, v_disagree, 0 },
