@@ -44,7 +44,7 @@ out=$(quorate --bogus ping 2>&1); rc=$?
 t_eq "quorate with an unknown option exits 2" "$rc" 2
 t_match "... naming it" "$out" "unknown option '--bogus'"
 t_match "quorate with an unknown command names the allowed ones" "$(quorate frobnicate 2>&1)" \
-	"unknown command 'frobnicate' \(allowed: ping, nodes, verdict, events, send\)"
+	"unknown command 'frobnicate' \(allowed: ping, nodes, verdict, events, send[a-z, -]*\)"
 t_match "quorate verdict --wait out of range" "$(quorate verdict 5 --wait 4000 2>&1)" "allowed 0..3600"
 out=$(quorate -s 127.0.0.1:1 ping 2>&1); rc=$?
 t_eq "an unreachable quorated is exit 3 (try again)" "$rc" 3
@@ -61,9 +61,13 @@ t_wait 20 qdp ping > /dev/null
 t_run "quorated -D answers" qdp ping
 t_eq "quorated -D writes its pid file" "$(qd_private_pid)" "$fg"
 t_match "quorated -D logs to stderr too" "$(cat "$QD_DIR/stderr")" "quorated: quorated .* started"
-t_match "the schema was applied at start" "$(cat "$QD_DIR/quorated.log")" "database schema: 1 migration applied"
-t_eq "schema_migrations records it" \
-	"$(psql -X -tA -d "$QD_DB" -c 'SELECT version, name FROM schema_migrations')" "1|001_initial"
+# Every accounting/schema/NNN_name.sql, in order.
+want=$(cd "$T_TOP/accounting/schema" && ls [0-9][0-9][0-9]_*.sql | sort |
+	sed -E 's/^(0*)([0-9]+)(_.*)\.sql$/\2|\1\2\3/')
+n=$(printf '%s\n' "$want" | wc -l)
+t_match "the schema was applied at start" "$(cat "$QD_DIR/quorated.log")" "database schema: $n migrations? applied"
+t_eq "schema_migrations records each file of accounting/schema" \
+	"$(psql -X -tA -d "$QD_DB" -c 'SELECT version, name FROM schema_migrations ORDER BY version')" "$want"
 
 echo "MissingGrace=7" >> "$QD_CONF"
 kill -HUP "$fg"

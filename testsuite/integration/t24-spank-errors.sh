@@ -76,6 +76,7 @@ t_eq "srun under valgrind: an uneven step refused, exit 1, no memcheck error" "$
 # The pure parts under valgrind with leak checking (ASan: testsuite/run --asan).
 for t in test_spank test_spank_result; do
 	bin=$T_BUILD/testsuite/unit/$t
+	make -s -C "$T_BUILD/testsuite/unit" "$t" > /dev/null 2>&1	# built by make check, or here
 	if [ ! -x "$bin" ]; then
 		t_fail "unit test $t is built (make check)"
 		continue

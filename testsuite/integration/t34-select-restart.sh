@@ -57,8 +57,12 @@ t_match "the node scores survive (slurmctld's state)" "$(scontrol show node n1)"
 scontrol release "$held"
 t_wait 30 running "$held"
 t_match "a held job released after the restart is scheduled, not on n1" "$(nodes_of "$held")" '^n[2-6] $'
-spread=$(cd "$T_TMP" && timeout 60 srun --replicas=2 -N2 printenv SLURMD_NODENAME 2>/dev/null |
-	while read -r n; do scontrol show node "$n" | grep -o 'AvailableFeatures=[a-z_]*'; done | sort -u | wc -l)
+# (an allocation, not srun: this cluster runs no quorated to verify a step)
+r2=$(submit --replicas=2 -N2 --wrap 'sleep 600')
+t_wait 30 running "$r2"
+spread=$(for n in $(nodes_of "$r2"); do scontrol show node "$n" | grep -o 'AvailableFeatures=[a-z_]*'; done |
+	sort -u | wc -l)
+scancel "$r2"
 t_eq "new replicated jobs still spread over sites" "$spread" "2"
 t_wait 20 pending_with "$user_job" QuorateTrust
 t_match "the quarantine still holds after the restart" "$(reason_of "$user_job")" 'required node n1 is quarantined'
