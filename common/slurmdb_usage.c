@@ -338,9 +338,13 @@ int sdb_usage_read(struct sdb_reader *r, int64_t since, int64_t until,
 		snprintf(s, 16, "%u", finished_states[i]);
 		slurm_list_append(cond.state_list, s);
 	}
-	cond.usage_start = (time_t)since;
+	/* slurmdbd takes a start of 0 for "now" (slurmdb_job_cond_def_start_end):
+	 * the beginning of time is 1. */
+	cond.usage_start = (time_t)(since ? since : 1);
 	cond.usage_end = (time_t)until;
 	cond.flags = JOBCOND_FLAG_DUP | JOBCOND_FLAG_NO_TRUNC | JOBCOND_FLAG_NO_STEP;
+	/* 0 would mean "jobs with no scheduling flags": no filter, as sacct. */
+	cond.db_flags = SLURMDB_JOB_FLAG_NOTSET;
 
 	errno = 0;
 	jobs = slurmdb_jobs_get(r->db_conn, &cond);
