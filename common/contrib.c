@@ -62,6 +62,26 @@ static int cmp_job_index(const void *a, const void *b)
 	       (*(const size_t *)a < *(const size_t *)b);
 }
 
+/* Whether u's job is among the jobs of sorted[0..n). */
+static bool find_job(const struct contrib_usage *usage, const size_t *sorted,
+		     size_t n, const struct contrib_usage *u)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cmp_job(&usage[sorted[mid]], u);
+
+		if (!c)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
 static int weigh(const struct contrib_weights *w, const struct contrib_usage *u,
 		 uint64_t *out)
 {
@@ -167,18 +187,28 @@ int contrib_compute(const struct contrib_policy *p,
 	}
 
 	if (any_trainer) {
-		idx = malloc((n ? n : 1) * sizeof(*idx));
+		/* Only the records of jobs some rank reported for are regrouped:
+		 * the reporting records, sorted, then every record whose job is
+		 * among them, sorted again. */
+		size_t nt = 0, nm = 0;
+
+		idx = malloc(2 * (n ? n : 1) * sizeof(*idx));
 		if (!idx) {
 			set_err(err, errlen, "out of memory");
 			goto fail;
 		}
 		for (size_t i = 0; i < n; i++)
-			idx[i] = i;
+			if (usage[i].trainer)
+				idx[nt++] = i;
 		sort_usage = usage;
-		qsort(idx, n, sizeof(*idx), cmp_job_index);
+		qsort(idx, nt, sizeof(*idx), cmp_job_index);
+		for (size_t i = 0; i < n; i++)
+			if (find_job(usage, idx, nt, &usage[i]))
+				idx[n + nm++] = i;
+		qsort(idx + n, nm, sizeof(*idx), cmp_job_index);
 		sort_usage = NULL;
-		for (size_t s = 0, e; s < n; s = e) {
-			for (e = s + 1; e < n && !cmp_job(&usage[idx[s]], &usage[idx[e]]); e++)
+		for (size_t s = n, e; s < n + nm; s = e) {
+			for (e = s + 1; e < n + nm && !cmp_job(&usage[idx[s]], &usage[idx[e]]); e++)
 				;
 			if (split_training_job(usage, idx + s, e - s, out, err, errlen))
 				goto fail;

@@ -55,12 +55,23 @@ static int cmp_record_key(const struct contrib_usage *a, const struct contrib_us
 /* qsort has no context argument: the array is passed in a thread-local. */
 static _Thread_local const struct contrib_usage *sort_usage;
 
-static int cmp_record_index(const void *a, const void *b)
+static int cmp_group_rep(const void *a, const void *b)
 {
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	int c = cmp_record_key(&sort_usage[i], &sort_usage[j]);
+	return cmp_record_key(&sort_usage[*(const size_t *)a],
+			      &sort_usage[*(const size_t *)b]);
+}
 
-	return c ? c : (i > j) - (i < j);
+static uint64_t hash_record_key(const struct contrib_usage *u)
+{
+	const char *parts[3] = { u->site, u->cluster, u->node };
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a, a 0 byte between */
+
+	for (int k = 0; k < 3; k++) {
+		for (const char *c = str_or_empty(parts[k]); *c; c++)
+			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+		h = h * 1099511628211ULL;
+	}
+	return h;
 }
 
 static int add_u64(uint64_t *sum, uint64_t v)
@@ -68,44 +79,60 @@ static int add_u64(uint64_t *sum, uint64_t v)
 	return __builtin_add_overflow(*sum, v, sum) ? -1 : 0;
 }
 
-/* Group the usage records by node, in canonical order. */
+/* Group the usage records by node: a hash table gives each record its
+ * group, only the groups are sorted into canonical order. */
 static int build_records(const struct contrib_usage *usage, size_t n,
 			 const struct contrib_usage_result *results,
 			 struct contrib_epoch *e, char *err, size_t errlen)
 {
-	size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
-	size_t count = 0;
+	size_t cap = 16, groups = 0;
+	size_t *slots = NULL, *rep = NULL, *gid = NULL, *rank = NULL;
 	int rv = -1;
 
-	if (!idx)
+	while (cap < 2 * n)
+		cap *= 2;
+	slots = calloc(cap, sizeof(*slots));	/* group + 1; 0 = empty */
+	rep = malloc((n ? n : 1) * sizeof(*rep));	/* a record of each group */
+	gid = malloc((n ? n : 1) * sizeof(*gid));
+	if (!slots || !rep || !gid)
 		goto oom;
-	for (size_t i = 0; i < n; i++)
-		idx[i] = i;
-	sort_usage = usage;
-	qsort(idx, n, sizeof(*idx), cmp_record_index);
-	sort_usage = NULL;
-	for (size_t i = 0; i < n; i++)
-		if (!i || cmp_record_key(&usage[idx[i - 1]], &usage[idx[i]]))
-			count++;
-	if (count > UINT32_MAX) {
-		set_err(err, errlen, "%zu records: more than a uint32 index allows", count);
+	for (size_t i = 0; i < n; i++) {
+		size_t h = (size_t)hash_record_key(&usage[i]) & (cap - 1);
+
+		while (slots[h] && cmp_record_key(&usage[rep[slots[h] - 1]], &usage[i]))
+			h = (h + 1) & (cap - 1);
+		if (!slots[h]) {
+			rep[groups] = i;
+			slots[h] = ++groups;
+		}
+		gid[i] = slots[h] - 1;
+	}
+	if (groups > UINT32_MAX) {
+		set_err(err, errlen, "%zu records: more than a uint32 index allows", groups);
 		goto fail;
 	}
-	e->records = calloc(count ? count : 1, sizeof(*e->records));
-	if (!e->records)
+	/* rep sorted by key is the canonical order; rank maps a group to it */
+	rank = malloc((groups ? groups : 1) * sizeof(*rank));
+	e->records = calloc(groups ? groups : 1, sizeof(*e->records));
+	if (!rank || !e->records)
 		goto oom;
-	for (size_t k = 0; k < n; k++) {
-		const struct contrib_usage *u = &usage[idx[k]];
-		const struct contrib_usage_result *r = &results[idx[k]];
-		struct contrib_record *rec;
+	sort_usage = usage;
+	qsort(rep, groups, sizeof(*rep), cmp_group_rep);
+	sort_usage = NULL;
+	for (size_t k = 0; k < groups; k++) {
+		struct contrib_record *rec = &e->records[k];
 
-		if (!k || cmp_record_key(&usage[idx[k - 1]], u)) {
-			rec = &e->records[e->n_records++];
-			rec->site = u->site;
-			rec->cluster = str_or_empty(u->cluster);
-			rec->node = str_or_empty(u->node);
-		}
-		rec = &e->records[e->n_records - 1];
+		rank[gid[rep[k]]] = k;
+		rec->site = usage[rep[k]].site;
+		rec->cluster = str_or_empty(usage[rep[k]].cluster);
+		rec->node = str_or_empty(usage[rep[k]].node);
+	}
+	e->n_records = groups;
+	for (size_t i = 0; i < n; i++) {
+		const struct contrib_usage *u = &usage[i];
+		const struct contrib_usage_result *r = &results[i];
+		struct contrib_record *rec = &e->records[rank[gid[i]]];
+
 		rec->usage_records++;
 		if (add_u64(&rec->cpu_seconds, u->cpu_seconds) ||
 		    add_u64(&rec->gpu_seconds, u->gpu_seconds) ||
@@ -123,7 +150,10 @@ oom:
 	set_err(err, errlen, "out of memory");
 fail:
 done:
-	free(idx);
+	free(slots);
+	free(rep);
+	free(gid);
+	free(rank);
 	return rv;
 }
 
