@@ -249,7 +249,7 @@ static void test_deterministic(void **state)
 	static const char *const sites[] = { "site_a", "site_b", "site_c" };
 	static const char *const accounts[] = { "phys", "chem", "x" };
 	static const char *const clusters[] = { "east", "west" };
-	char names[64][8], names2[64][8];
+	char names[64][16], names2[64][16];
 	struct contrib_policy p;
 	struct contrib_usage *u = calloc(N, sizeof(*u)), *v = calloc(N, sizeof(*v));
 	struct contrib_epoch e1, e2, e3;
