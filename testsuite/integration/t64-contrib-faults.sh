@@ -1,5 +1,7 @@
 #!/bin/bash
-# Faults around the contribution path, on a private cluster: slurmdbd down
+# GPU-seconds and faults around the contribution path, on a private cluster
+# with fake GPUs (scripts/cluster --gpus): a GPU job's gres/gpu time per
+# node equals sacct's, and BillingWeights' gpu weight applies; slurmdbd down
 # is an error (exit 2), never an empty answer; after its restart the same
 # records come back, and a job that ended during the outage arrives late
 # with its true end time (why the daemon re-reads from watermark -
@@ -10,20 +12,35 @@
 . "$(dirname "$0")/contrib_lib.sh"
 
 C=/tmp/q-contrib-t64-$$
-if t_private_cluster "$C" --nodes 2 --sites 2 --with-accounting --name t64c$$; then
-	t_pass "private cluster up with accounting"
+if t_private_cluster "$C" --nodes 2 --sites 2 --with-accounting --gpus 2 --name t64c$$; then
+	t_pass "private cluster up with accounting and 2 fake GPUs per node"
 else
-	t_fail "private cluster up with accounting"
+	t_fail "private cluster up with accounting and 2 fake GPUs per node"
 	exit 1
 fi
 t_use_cluster "$C"
 cluster=t64c$$
 since=$(date +%s)
 j1=$(c_submit -N2 -n2 --wrap 'sleep 1')
-t_wait_job "$j1" 120 >/dev/null
-t_wait 60 c_accounted "$cluster" "$j1" || t_fail "slurmdbd has the job"
+jg=$(c_submit -N2 -n2 --gres=gpu:2 --wrap 'sleep 2')
+jg1=$(c_submit -N1 -n1 --gres=gpu:1 -w n2 --wrap 'sleep 1')
+for j in $j1 $jg $jg1; do t_wait_job "$j" 120 >/dev/null; done
+t_wait 60 c_accounted "$cluster" "$j1" "$jg" "$jg1" || t_fail "slurmdbd has the jobs"
 "$C_TOOL" read --since "$since" > "$T_TMP/before.json" 2>&1 ||
 	t_fail "contrib_tool read" "$(cat "$T_TMP/before.json")"
+t_match "sacct shows the GPU job's gres/gpu" \
+	"$(sacct -n -P -X -j "$jg" -o AllocTRES)" "gres/gpu=4"
+t_eq "GPU-seconds per node equal sacct's (gres/gpu split over the nodes)" \
+	"$(c_tool_records "$T_TMP/before.json" "$cluster" "$jg" "$jg1")" \
+	"$(c_sacct_records "$cluster" "$jg" "$jg1")"
+t_match "... and are not zero" \
+	"$(jq -r --argjson j "$jg" '[.records[] | select(.job_id == $j) | .gpu_seconds] | join(" ")' "$T_TMP/before.json")" \
+	"^[1-9][0-9]* [1-9][0-9]*$"
+printf 'EpochLength=366d\nBillingWeights=cpu=1,gpu=8\n' > "$T_TMP/gpu.conf"
+"$C_TOOL" close --conf "$T_TMP/gpu.conf" --epoch-of "$(date +%s)" > "$T_TMP/gpu.json" 2>&1
+t_eq "BillingWeights gpu=8: a GPU-hour is 8 credits" \
+	"$(jq -r --argjson j "$jg1" '.usage[] | select(.job_id == $j) | .credits' "$T_TMP/gpu.json")" \
+	"$(c_sacct_records "$cluster" "$jg1" | awk '{ print int(($4 * 1000000 + $5 * 8000000) / 3600) }')"
 
 # slurmdbd down (ours: this private cluster's).
 dbd=$(head -n 1 "$C/run/slurmdbd.pid")
