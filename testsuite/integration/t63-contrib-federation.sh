@@ -18,6 +18,9 @@ t_match "--accounting-from a directory without a cluster is refused" \
 	"no cluster in that directory"
 rm -rf "$A" "$B"
 
+# B goes down before A, whose munged and slurmdbd it uses (cleanups run in
+# the order they were registered; t_private_cluster registers A's first).
+t_on_exit "'$T_TOP/scripts/cluster' down --dir '$B'"
 if t_private_cluster "$A" --nodes 2 --sites 1 --with-accounting --name t63a$$; then
 	t_pass "cluster A up with accounting"
 else
@@ -30,6 +33,9 @@ else
 	t_fail "cluster B up with --accounting-from A"
 	exit 1
 fi
+# Stopped at exit by t_private_cluster, then removed (registered after the
+# downs, so it runs after them): each leaves 200 MB of MariaDB data.
+t_on_exit "rm -rf '$A' '$B'"
 t_match "B's status names A's accounting" "$("$T_TOP/scripts/cluster" status --dir "$B" 2>&1)" \
 	"accounting on \(munged and slurmdbd of $A\)"
 t_eq "B runs no munged or slurmdbd of its own" \

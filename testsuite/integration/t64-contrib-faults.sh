@@ -18,6 +18,7 @@ else
 	t_fail "private cluster up with accounting and 2 fake GPUs per node"
 	exit 1
 fi
+t_on_exit "rm -rf '$C'"	# after its down (t_private_cluster); 200 MB of MariaDB
 t_use_cluster "$C"
 cluster=t64c$$
 since=$(date +%s)
