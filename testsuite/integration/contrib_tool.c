@@ -541,6 +541,15 @@ static int add_rewards(json_object *j, const struct opts *o, const struct contri
 		u256_to_dec(&r.entries[i].amount, dec);
 		json_object_object_add(x, "amount", jstr(dec));
 		json_object_object_add(x, "leaf", jhex(r.entries[i].leaf, 32));
+		{
+			uint8_t proof[MERKLE_MAX_DEPTH][32];
+			int k = merkle_proof(&r.tree, i, proof);
+			json_object *pa = json_object_new_array();
+
+			for (int m = 0; m < k; m++)
+				json_object_array_add(pa, jhex(proof[m], 32));
+			json_object_object_add(x, "proof", pa);
+		}
 		json_object_array_add(arr, x);
 	}
 	json_object_object_add(w, "entries", arr);

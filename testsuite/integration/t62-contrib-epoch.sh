@@ -4,7 +4,8 @@
 # hash; an independent implementation (contrib_verify.js: js-sha3 and
 # node's SHA-256, from contracts/FORMATS.md alone) recomputes every leaf,
 # the root, the totals and each proof from the CSV; the reward split sums
-# to the pool.
+# to the pool; on a private anvil the contracts take the commit, verify a
+# sampled record and pay a reward claimed with its proof.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/contrib_lib.sh"
 
@@ -80,3 +81,75 @@ fi
 t_eq "credits follow BillingWeights (cpu=1, node=0.25) on n6's job" \
 	"$(jq -r --argjson j "$j2" '.usage[] | select(.job_id == $j) | .credits' "$T_TMP/e1.json")" \
 	"$(c_sacct_records "$cluster" "$j2" | awk '{ print int(($4 * 1000000 + $6 * 250000) / 3600) }')"
+
+# On chain (contracts/, on a private anvil so that epochs can be committed
+# in any order run after run): commitEpoch with what the close computed,
+# epochs() returns it, a sampled record verifies with its proof, the
+# contract's own leaf encoder agrees, and the reward split is funded and a
+# site's reward claimed with its proof.  The transactions are sent with
+# eth_tool here; quorated's chain outbox will send them.
+c=$T_TOP/contracts
+eth=$T_BUILD/testsuite/integration/eth_tool
+setsid "$c/node_modules/.bin/anvil" --host 127.0.0.1 --port 0 --chain-id 31337 \
+	< /dev/null > "$T_TMP/anvil.log" 2>&1 &
+apid=$!
+t_on_exit "kill $apid; wait $apid"
+port=
+for i in $(seq 1 120); do
+	port=$(sed -n 's/^Listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T_TMP/anvil.log")
+	[ -n "$port" ] && break
+	sleep 0.25
+done
+rpc=http://127.0.0.1:$port
+if [ -n "$port" ] && out=$("$c/script/deploy-local" --rpc "$rpc" --out "$T_TMP/chain" 2>&1); then
+	t_pass "contracts deployed onto a private anvil"
+else
+	t_fail "contracts deployed onto a private anvil" "$(cat "$T_TMP/anvil.log")" "${out:-}"
+	exit 1
+fi
+set -a
+. "$T_TMP/chain/deployment.env"
+set +a
+key=$T_TMP/chain/poster.key
+e=$T_TMP/e1.json
+out=$("$eth" send --rpc "$rpc" --key "$key" --to "$LEDGER_ADDRESS" --wait 30 \
+	--sig "commitEpoch(uint64,bytes32,uint128,uint128,uint32,bytes32)" \
+	"$(jq -r .epoch "$e")" "$(jq -r .root "$e")" "$(jq -r .cpu_seconds "$e")" \
+	"$(jq -r .gpu_seconds "$e")" "$(jq -r .records "$e")" "$(jq -r .data_hash "$e")" 2>&1)
+t_match "commitEpoch of the closed epoch is mined" "$out" "status success"
+t_eq "epochs() returns the committed root, totals, records and data hash" \
+	"$("$eth" call --rpc "$rpc" --to "$LEDGER_ADDRESS" --returns bytes32,uint128,uint128,uint32,bytes32,uint64 \
+		--sig "epochs(uint64)" "$(jq -r .epoch "$e")" 2>&1 | head -n 5 | tr '\n' ' ')" \
+	"$(jq -r '"\(.root) \(.cpu_seconds) \(.gpu_seconds) \(.records) \(.data_hash) "' "$e")"
+n=$(jq .records "$e")
+i=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % n ))
+r=$(jq -c ".contribution_records[$i]" "$e")
+t_eq "a sampled record ($i of $n) verifies on chain with its proof" \
+	"$("$eth" call --rpc "$rpc" --to "$LEDGER_ADDRESS" --returns bool --sig "verify(uint64,bytes32,bytes32[])" \
+		"$(jq -r .epoch "$e")" "$(jq -r .leaf <<<"$r")" "$(jq -r '.proof | join(",")' <<<"$r")" 2>&1)" true
+t_eq "... and the contract's contributionLeaf() of its fields is our leaf" \
+	"$("$eth" call --rpc "$rpc" --to "$LEDGER_ADDRESS" --returns bytes32 \
+		--sig "contributionLeaf(uint64,uint32,bytes32,address,uint128,uint128,uint64)" \
+		"$(jq -r .epoch "$e")" "$i" "$(jq -r .site_id <<<"$r")" "$(jq -r .payee <<<"$r")" \
+		"$(jq -r .cpu_seconds <<<"$r")" "$(jq -r .gpu_seconds <<<"$r")" "$(jq -r .score <<<"$r")" 2>&1)" \
+	"$(jq -r .leaf <<<"$r")"
+t_eq "a record with its score changed does not verify" \
+	"$("$eth" call --rpc "$rpc" --to "$LEDGER_ADDRESS" --returns bool --sig "verify(uint64,bytes32,bytes32[])" \
+		"$(jq -r .epoch "$e")" "$("$eth" call --rpc "$rpc" --to "$LEDGER_ADDRESS" --returns bytes32 \
+		--sig "contributionLeaf(uint64,uint32,bytes32,address,uint128,uint128,uint64)" \
+		"$(jq -r .epoch "$e")" "$i" "$(jq -r .site_id <<<"$r")" "$(jq -r .payee <<<"$r")" \
+		"$(jq -r .cpu_seconds <<<"$r")" "$(jq -r .gpu_seconds <<<"$r")" "$(( $(jq -r .score <<<"$r") + 1 ))" 2>&1)" \
+		"$(jq -r '.proof | join(",")' <<<"$r")" 2>&1)" false
+pool=$(jq -r .rewards.pool "$e")
+out=$("$eth" send --rpc "$rpc" --key "$key" --to "$VAULT_ADDRESS" --value "$pool" --wait 30 \
+	--sig "fundEth(uint64,bytes32,uint64)" "$(jq -r .epoch "$e")" "$(jq -r .rewards.root "$e")" \
+	$(( $(date +%s) + 86400 )) 2>&1)
+t_match "the vault is funded with the pool and the reward root" "$out" "status success"
+w=$(jq -c '.rewards.entries[0]' "$e")
+before=$("$eth" info --rpc "$rpc" --address "$(jq -r .account <<<"$w")" 2>&1 | sed -n 's/^balance //p')
+out=$("$eth" send --rpc "$rpc" --key "$key" --to "$VAULT_ADDRESS" --wait 30 \
+	--sig "claim(uint64,uint256,address,uint256,bytes32[])" "$(jq -r .epoch "$e")" 0 \
+	"$(jq -r .account <<<"$w")" "$(jq -r .amount <<<"$w")" "$(jq -r '.proof | join(",")' <<<"$w")" 2>&1)
+t_match "$(jq -r .site <<<"$w") claims its reward with its proof" "$out" "status success"
+after=$("$eth" info --rpc "$rpc" --address "$(jq -r .account <<<"$w")" 2>&1 | sed -n 's/^balance //p')
+t_eq "... and receives exactly its amount" "$(echo "$after - $before" | bc)" "$(jq -r .amount <<<"$w")"
