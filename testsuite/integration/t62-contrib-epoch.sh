@@ -117,10 +117,17 @@ out=$("$eth" send --rpc "$rpc" --key "$key" --to "$LEDGER_ADDRESS" --wait 30 \
 	"$(jq -r .epoch "$e")" "$(jq -r .root "$e")" "$(jq -r .cpu_seconds "$e")" \
 	"$(jq -r .gpu_seconds "$e")" "$(jq -r .records "$e")" "$(jq -r .data_hash "$e")" 2>&1)
 t_match "commitEpoch of the closed epoch is mined" "$out" "status success"
-t_eq "epochs() returns the committed root, totals, records and data hash" \
-	"$("$eth" call --rpc "$rpc" --to "$LEDGER_ADDRESS" --returns bytes32,uint128,uint128,uint32,bytes32,uint64 \
-		--sig "epochs(uint64)" "$(jq -r .epoch "$e")" 2>&1 | head -n 5 | tr '\n' ' ')" \
-	"$(jq -r '"\(.root) \(.cpu_seconds) \(.gpu_seconds) \(.records) \(.data_hash) "' "$e")"
+t_eq "rootOf() returns the committed root" \
+	"$("$eth" call --rpc "$rpc" --to "$LEDGER_ADDRESS" --returns bytes32 --sig "rootOf(uint64)" \
+		"$(jq -r .epoch "$e")" 2>&1)" "$(jq -r .root "$e")"
+# The totals live in the EpochCommitted log (topic1 the epoch), as quorated
+# will read them back: cpuSeconds, gpuSeconds, records, dataHash.
+topic=$("$eth" keccak "EpochCommitted(uint64,uint128,uint128,uint32,bytes32)")
+logs=$("$eth" rpc --rpc "$rpc" eth_getLogs "[{\"address\":\"$LEDGER_ADDRESS\",\"fromBlock\":\"0x0\",\"topics\":[\"$topic\",\"0x$(printf %064x "$(jq -r .epoch "$e")")\"]}]" 2>&1)
+data=$(jq -r '.[0].data' <<<"$logs" 2>/dev/null)
+t_eq "the EpochCommitted log carries the close's totals, records and data hash" \
+	"$(( 0x${data:2:64} )) $(( 0x${data:66:64} )) $(( 0x${data:130:64} )) 0x${data:194:64}" \
+	"$(jq -r '"\(.cpu_seconds) \(.gpu_seconds) \(.records) \(.data_hash)"' "$e")"
 n=$(jq .records "$e")
 i=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % n ))
 r=$(jq -c ".contribution_records[$i]" "$e")
@@ -142,8 +149,8 @@ t_eq "a record with its score changed does not verify" \
 		"$(jq -r '.proof | join(",")' <<<"$r")" 2>&1)" false
 pool=$(jq -r .rewards.pool "$e")
 out=$("$eth" send --rpc "$rpc" --key "$key" --to "$VAULT_ADDRESS" --value "$pool" --wait 30 \
-	--sig "fundEth(uint64,bytes32,uint64)" "$(jq -r .epoch "$e")" "$(jq -r .rewards.root "$e")" \
-	$(( $(date +%s) + 86400 )) 2>&1)
+	--sig "fundEth(uint64,bytes32,uint256,uint64)" "$(jq -r .epoch "$e")" "$(jq -r .rewards.root "$e")" \
+	"$(jq '.rewards.entries | length' "$e")" $(( $(date +%s) + 86400 )) 2>&1)
 t_match "the vault is funded with the pool and the reward root" "$out" "status success"
 w=$(jq -c '.rewards.entries[0]' "$e")
 before=$("$eth" info --rpc "$rpc" --address "$(jq -r .account <<<"$w")" 2>&1 | sed -n 's/^balance //p')
