@@ -21,7 +21,7 @@
  * (a replicated step's outcome), --reputation NODE=SCORE.
  *
  * Sites: records of the cluster that SLURM_CONF names take the site from
- * their node's features (slurmctld); other clusters' from SiteMap.
+ * their node's features (sinfo); other clusters' from SiteMap.
  * Exit status: 0 done, 1 bad usage, 2 a service failed, 3 the data were
  * refused (e.g. a node without a site).
  */
@@ -209,15 +209,28 @@ static int load_policy(const struct opts *o, struct contrib_policy *p)
 	return 0;
 }
 
-/* The local cluster's name and node features, from slurmctld. */
+/* The local cluster's name (slurmctld) and its nodes' features, from
+ * sinfo: slurm_load_node would make libslurm load the configured select
+ * plugin, and a plugin that needs slurmctld's symbols (select/reputation
+ * references last_node_update) cannot load into a program linked with the
+ * public libslurm; Slurm's own commands link libslurmfull, which has them. */
+struct local_node {
+	char *name, *features;
+};
+
 struct local_nodes {
 	char *cluster;
-	node_info_msg_t *nodes;
+	struct local_node *nodes;
+	size_t n;
+	bool loaded;
 };
 
 static int load_local_nodes(struct local_nodes *l)
 {
 	slurm_conf_t *conf = NULL;
+	char line[8192];
+	FILE *f;
+	int status;
 
 	memset(l, 0, sizeof(*l));
 	if (slurm_load_ctl_conf((time_t)0, &conf) != SLURM_SUCCESS) {
@@ -228,33 +241,54 @@ static int load_local_nodes(struct local_nodes *l)
 	slurm_free_ctl_conf(conf);
 	if (!l->cluster)
 		return -1;
-	if (slurm_load_node((time_t)0, &l->nodes, SHOW_ALL) != SLURM_SUCCESS) {
-		fprintf(stderr, "contrib_tool: slurm_load_node: %s\n", slurm_strerror(errno));
-		free(l->cluster);
-		l->cluster = NULL;
+	f = popen("sinfo -h -N -o '%N|%f'", "r");
+	if (!f) {
+		fprintf(stderr, "contrib_tool: sinfo: %s\n", strerror(errno));
 		return -1;
 	}
+	while (fgets(line, sizeof(line), f)) {
+		char *bar = strchr(line, '|');
+		struct local_node *p;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (!bar)
+			continue;
+		*bar = '\0';
+		p = realloc(l->nodes, (l->n + 1) * sizeof(*p));
+		if (!p)
+			break;
+		l->nodes = p;
+		p[l->n].name = strdup(line);
+		p[l->n].features = strdup(strcmp(bar + 1, "(null)") ? bar + 1 : "");
+		l->n++;
+	}
+	status = pclose(f);
+	if (status) {
+		fprintf(stderr, "contrib_tool: sinfo failed (status %d)\n", status);
+		return -1;
+	}
+	l->loaded = true;
 	return 0;
 }
 
 static void free_local_nodes(struct local_nodes *l)
 {
-	if (l->nodes)
-		slurm_free_node_info_msg(l->nodes);
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->nodes[i].name);
+		free(l->nodes[i].features);
+	}
+	free(l->nodes);
 	free(l->cluster);
 }
 
 static const char *local_features(const struct local_nodes *l, const char *cluster,
 				  const char *node)
 {
-	if (!l->nodes || strcmp(cluster, l->cluster))
+	if (!l->loaded || strcmp(cluster, l->cluster))
 		return NULL;
-	for (uint32_t i = 0; i < l->nodes->record_count; i++) {
-		node_info_t *n = &l->nodes->node_array[i];
-
-		if (n->name && !strcmp(n->name, node))
-			return n->features ? n->features : "";
-	}
+	for (size_t i = 0; i < l->n; i++)
+		if (l->nodes[i].name && !strcmp(l->nodes[i].name, node))
+			return l->nodes[i].features ? l->nodes[i].features : "";
 	return NULL;
 }
 

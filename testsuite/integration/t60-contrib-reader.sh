@@ -59,7 +59,7 @@ t_eq "every record has a distinct (cluster, db_index, node)" \
 	"$(jq -r '.records[] | "\(.cluster) \(.db_index) \(.node)"' "$json" | sort | uniq -d)" ""
 
 # Ingesting the same window again: the same records, key for key.
-"$C_TOOL" read --since "$since" --until "$until" > "$T_TMP/read2.json" 2>&1
+"$C_TOOL" read --since "$since" --until "$until" > "$T_TMP/read2.json" 2>>"$T_TMP/tool.err"
 t_eq "reading the same window again gives the same records" \
 	"$(jq -cS '.records | sort_by(.cluster, .db_index, .node)' "$T_TMP/read2.json")" \
 	"$(jq -cS '.records | sort_by(.cluster, .db_index, .node)' "$json")"
@@ -69,10 +69,10 @@ t_eq "reading the same window again gives the same records" \
 # inclusive).
 max_end=$(jq .max_end "$json")
 t_match "max_end is the latest end time read" "$max_end" "^[0-9]{10}$"
-"$C_TOOL" read --since $((max_end + 1)) --until $((max_end + 3600)) > "$T_TMP/after.json" 2>&1
+"$C_TOOL" read --since $((max_end + 1)) --until $((max_end + 3600)) > "$T_TMP/after.json" 2>>"$T_TMP/tool.err"
 t_eq "a window after the jobs' end has none of them" \
 	"$(c_tool_records "$T_TMP/after.json" "$cluster" "$j1" "$j2" "$j3" "$j4")" ""
-"$C_TOOL" read --since "$since" --until "$max_end" > "$T_TMP/upto.json" 2>&1
+"$C_TOOL" read --since "$since" --until "$max_end" > "$T_TMP/upto.json" 2>>"$T_TMP/tool.err"
 t_eq "a window ending at the last end time has them all" \
 	"$(c_tool_records "$T_TMP/upto.json" "$cluster" "$j1" "$j2" "$j3" "$j4")" "$want"
 

@@ -79,7 +79,7 @@ t_match "accounts without AccountSite are listed as unassigned, not moved" \
 	"$(jq -r '.ledger.unassigned[].account' "$json" | tr '\n' ' ')" "(^| )root( |$)"
 
 # Reliability from reputation lowers the score, not the credits.
-"$C_TOOL" close --conf "$conf" --epoch-of "$(date +%s)" --reputation n4=50 > "$T_TMP/rep.json" 2>&1
+"$C_TOOL" close --conf "$conf" --epoch-of "$(date +%s)" --reputation n4=50 > "$T_TMP/rep.json" 2>>"$T_TMP/tool.err"
 cpu=$(usage "$ja" n4 cpu_seconds)
 t_eq "reputation 50 on n4: half the score, all the credits" \
 	"$(jq -r --argjson j "$ja" '.usage[] | select(.job_id == $j and .node == "n4") | "\(.score) \(.reliability) \(.credits)"' "$T_TMP/rep.json")" \

@@ -27,8 +27,8 @@ jg=$(c_submit -N2 -n2 --gres=gpu:2 --wrap 'sleep 2')
 jg1=$(c_submit -N1 -n1 --gres=gpu:1 -w n2 --wrap 'sleep 1')
 for j in $j1 $jg $jg1; do t_wait_job "$j" 120 >/dev/null; done
 t_wait 60 c_accounted "$cluster" "$j1" "$jg" "$jg1" || t_fail "slurmdbd has the jobs"
-"$C_TOOL" read --since "$since" > "$T_TMP/before.json" 2>&1 ||
-	t_fail "contrib_tool read" "$(cat "$T_TMP/before.json")"
+"$C_TOOL" read --since "$since" > "$T_TMP/before.json" 2>>"$T_TMP/tool.err" ||
+	t_fail "contrib_tool read" "$(cat "$T_TMP/tool.err")"
 t_match "sacct shows the GPU job's gres/gpu" \
 	"$(sacct -n -P -X -j "$jg" -o AllocTRES)" "gres/gpu=4"
 t_eq "GPU-seconds per node equal sacct's (gres/gpu split over the nodes)" \
@@ -38,7 +38,7 @@ t_match "... and are not zero" \
 	"$(jq -r --argjson j "$jg" '[.records[] | select(.job_id == $j) | .gpu_seconds] | join(" ")' "$T_TMP/before.json")" \
 	"^[1-9][0-9]* [1-9][0-9]*$"
 printf 'EpochLength=366d\nBillingWeights=cpu=1,gpu=8\n' > "$T_TMP/gpu.conf"
-"$C_TOOL" close --conf "$T_TMP/gpu.conf" --epoch-of "$(date +%s)" > "$T_TMP/gpu.json" 2>&1
+"$C_TOOL" close --conf "$T_TMP/gpu.conf" --epoch-of "$(date +%s)" > "$T_TMP/gpu.json" 2>>"$T_TMP/tool.err"
 t_eq "BillingWeights gpu=8: a GPU-hour is 8 credits" \
 	"$(jq -r --argjson j "$jg1" '.usage[] | select(.job_id == $j) | .credits' "$T_TMP/gpu.json")" \
 	"$(c_sacct_records "$cluster" "$jg1" | awk '{ print int(($4 * 1000000 + $5 * 8000000) / 3600) }')"
@@ -61,7 +61,7 @@ t_diag "the failed read took $(( $(date +%s) - start ))s"
 # Restart it; the same records come back, and the late job with them.
 "$T_TOP/scripts/cluster" up --dir "$C" > "$T_TMP/up.log" 2>&1 || t_fail "slurmdbd restarted" "$(cat "$T_TMP/up.log")"
 t_wait 120 c_accounted "$cluster" "$j2" || t_fail "slurmctld sent the late job to slurmdbd"
-"$C_TOOL" read --since "$since" > "$T_TMP/after.json" 2>&1
+"$C_TOOL" read --since "$since" > "$T_TMP/after.json" 2>>"$T_TMP/tool.err"
 t_eq "after the restart the earlier records are the same" \
 	"$(c_tool_records "$T_TMP/after.json" "$cluster" "$j1")" "$(c_tool_records "$T_TMP/before.json" "$cluster" "$j1")"
 t_eq "the job that ended during the outage is read, with sacct's numbers" \
