@@ -25,6 +25,7 @@
 #include "qconf.h"
 #include "qmsg.h"
 #include "quorate_chain.h"
+#include "quorate_contrib.h"
 
 enum exit_code {
 	EXIT_OK = 0,		/* success; verdict ACCEPTED */
@@ -38,6 +39,7 @@ enum exit_code {
 
 static struct {
 	const char *conf_path;
+	const char *conf_name;	/* the file read, for messages */
 	const char *server;
 	bool json;
 	int timeout_s;
@@ -84,6 +86,9 @@ static void usage(void)
 	       "  chain status                    the chain poster: node, account, balance, epochs\n"
 	       "  chain verify EPOCH              recompute EPOCH's root from the database and\n"
 	       "                                  compare it with the ledger's rootOf(EPOCH)\n"
+	       "  ingest [--since T] [--until T]  finished jobs from slurmdbd into the store\n"
+	       "                                  (from the watermark; needs Database access)\n"
+	       "  epoch close [--epoch N]         close an epoch: records, Merkle root, chain commit\n"
 	       "Exit status: 0 success (verdict ACCEPTED), 1 refused by quorated (chain: an\n"
 	       "epoch failed, or a mismatch), 2 usage or configuration error, 3 quorated (chain:\n"
 	       "the database or the node) unreachable or busy (try again), 4 REJECTED (chain\n"
@@ -111,6 +116,7 @@ static void load_config(void)
 			fprintf(stderr, "quorate: error: %s\n", err);
 			exit(EXIT_USAGE);
 		}
+		G.conf_name = path;
 	} else if (qconf_defaults(&G.conf)) {
 		fprintf(stderr, "quorate: error: out of memory\n");
 		exit(EXIT_USAGE);
@@ -860,7 +866,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		die_usage("no command (allowed: ping, nodes, verdict, events, send, flush-spool, chain)");
+		die_usage("no command (allowed: ping, nodes, verdict, events, send, flush-spool, chain, "
+			  "ingest, epoch)");
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
@@ -875,9 +882,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "ping") && strcmp(cmd, "nodes") && strcmp(cmd, "verdict") &&
 	    strcmp(cmd, "events") && strcmp(cmd, "send") && strcmp(cmd, "flush-spool") &&
-	    strcmp(cmd, "chain"))
-		die_usage("unknown command '%s' (allowed: ping, nodes, verdict, events, send, flush-spool, chain)",
-			  cmd);
+	    strcmp(cmd, "chain") && strcmp(cmd, "ingest") && strcmp(cmd, "epoch"))
+		die_usage("unknown command '%s' (allowed: ping, nodes, verdict, events, send, flush-spool, chain, "
+			  "ingest, epoch)", cmd);
 	load_config();
 	if (!strcmp(cmd, "chain"))
 		rc = quorate_chain_main(argc, argv, &G.conf, G.json, G.timeout_s);
@@ -891,6 +898,12 @@ int main(int argc, char **argv)
 		rc = cmd_events(argc, argv);
 	else if (!strcmp(cmd, "flush-spool"))
 		rc = cmd_flush_spool(argc, argv);
+	else if (!strcmp(cmd, "ingest"))
+		rc = quorate_cmd_ingest(&G.conf, G.conf_name ? G.conf_name : "quorate.conf",
+					G.json, argc, argv);
+	else if (!strcmp(cmd, "epoch"))
+		rc = quorate_cmd_epoch(&G.conf, G.conf_name ? G.conf_name : "quorate.conf",
+				       G.json, argc, argv);
 	else
 		rc = cmd_send(argc, argv);
 	qconf_free(&G.conf);
