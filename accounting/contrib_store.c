@@ -599,9 +599,9 @@ static int write_epoch(PGconn *conn, const struct contrib_epoch *e,
 		row_text(&w, t->to);
 		row_i64(&w, t->credits);
 		row_u64(&w, t->records);
-		if (row_exec(conn, "INSERT INTO contrib_ledger (epoch, site, counterparty, "
-			     "amount, records) VALUES ($1, $2, $3, -$4::bigint, $5), "
-			     "($1, $3, $2, $4::bigint, $5)", &w, err, errlen))
+		if (row_exec(conn, "INSERT INTO contrib_ledger (epoch, site, counterparty, kind, "
+			     "amount, records) VALUES ($1, $2, $3, 'spent', -$4::bigint, $5), "
+			     "($1, $3, $2, 'earned', $4::bigint, $5)", &w, err, errlen))
 			return -1;
 		r->ledger_rows += 2;
 	}

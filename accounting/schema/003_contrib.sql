@@ -45,18 +45,20 @@ CREATE TABLE contrib_watermark (
 	updated_at timestamptz NOT NULL DEFAULT now()
 );
 
--- The double-entry ledger of pooled allocations, per closed epoch: credits
--- that SITE's accounts ran on COUNTERPARTY's nodes appear twice, -amount
--- for the home site, +amount for the node's site; the rows of an epoch sum
--- to zero.  Written with the epoch's row, never changed.
+-- The double-entry ledger of pooled allocations, per closed epoch: the
+-- credits of an account of site H run on site N's nodes appear twice,
+-- (N, H, 'earned', +amount) and (H, N, 'spent', -amount); the rows of an
+-- epoch sum to zero.  Written with the epoch's row, never changed.
 CREATE TABLE contrib_ledger (
 	epoch bigint NOT NULL REFERENCES epochs (epoch),
 	site text COLLATE "C" NOT NULL,
 	counterparty text COLLATE "C" NOT NULL,
-	amount bigint NOT NULL,			-- micro-credits; > 0 earned
+	kind text NOT NULL CHECK (kind IN ('earned', 'spent')),
+	amount bigint NOT NULL,			-- micro-credits
 	records bigint NOT NULL CHECK (records >= 0),
-	PRIMARY KEY (epoch, site, counterparty),
-	CHECK (site <> counterparty)
+	PRIMARY KEY (epoch, site, counterparty, kind),
+	CHECK (site <> counterparty),
+	CHECK ((kind = 'earned' AND amount > 0) OR (kind = 'spent' AND amount < 0))
 );
 
 -- Balances per site over every closed epoch: the sums of contrib_ledger,
