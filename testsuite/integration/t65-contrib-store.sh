@@ -96,8 +96,15 @@ t_eq "it closed the epoch now" "$(jq -r .state "$T_TMP/c1.json")" "closed"
 root=$(sql "select '0x' || encode(root, 'hex') from epochs where epoch = $E")
 t_match "epochs has the epoch with a root" "$root" '^0x[0-9a-f]{64}$'
 t_eq "the printed root is the stored one" "$(jq -r .root "$T_TMP/c1.json")" "$root"
+# The nodes' reputation as quorated stored it (those with verdicts), for
+# contrib_tool's reliability: the store's close reads it from `nodes`.
+reps=()
+while IFS='|' read -r node score; do
+	[ -n "$node" ] && reps+=(--reputation "$node=$score")
+done < <(sql "select name, score from nodes where cluster = '$cluster' and verdicts > 0")
+t_diag "reputations: ${reps[*]:-none}"
 "$C_TOOL" close --conf "$conf" --epoch "$E" --outcome "$jr:n3=agree" \
-	--outcome "$jr:n6=disagree" > "$T_TMP/tool.json" 2>"$T_TMP/err" ||
+	--outcome "$jr:n6=disagree" "${reps[@]}" > "$T_TMP/tool.json" 2>"$T_TMP/err" ||
 	t_fail "contrib_tool close over slurmdbd" "$(cat "$T_TMP/err")"
 t_eq "the stored root, data hash, totals and records are contrib_tool's" \
 	"$(sql "select '0x' || encode(root, 'hex') || ' 0x' || encode(data_hash, 'hex') || ' ' ||
