@@ -26,6 +26,7 @@
 #include "qmsg.h"
 #include "quorate_chain.h"
 #include "report.h"
+#include "quorate_contrib.h"
 
 enum exit_code {
 	EXIT_OK = 0,		/* success; verdict ACCEPTED */
@@ -39,6 +40,7 @@ enum exit_code {
 
 static struct {
 	const char *conf_path;
+	const char *conf_name;	/* the file read, for messages */
 	const char *server;
 	bool json;
 	int timeout_s;
@@ -88,6 +90,9 @@ static void usage(void)
 	       "  report --from DATE --to DATE [--by site|account|user|node] [--format\n"
 	       "         table|csv|json|html] [-o FILE] [--cluster C]\n"
 	       "                                  usage (slurmdbd) and replica outcomes\n"
+	       "  ingest [--since T] [--until T]  finished jobs from slurmdbd into the store\n"
+	       "                                  (from the watermark; needs Database access)\n"
+	       "  epoch close [--epoch N]         close an epoch: records, Merkle root, chain commit\n"
 	       "Exit status: 0 success (verdict ACCEPTED), 1 refused by quorated (chain: an\n"
 	       "epoch failed, or a mismatch), 2 usage or configuration error, 3 quorated (chain:\n"
 	       "the database or the node) unreachable or busy (try again), 4 REJECTED (chain\n"
@@ -115,6 +120,7 @@ static void load_config(void)
 			fprintf(stderr, "quorate: error: %s\n", err);
 			exit(EXIT_USAGE);
 		}
+		G.conf_name = path;
 	} else if (qconf_defaults(&G.conf)) {
 		fprintf(stderr, "quorate: error: out of memory\n");
 		exit(EXIT_USAGE);
@@ -864,7 +870,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		die_usage("no command (allowed: ping, nodes, verdict, events, send, flush-spool, chain, report)");
+		die_usage("no command (allowed: ping, nodes, verdict, events, send, flush-spool, chain, "
+			  "report, ingest, epoch)");
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
@@ -879,9 +886,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "ping") && strcmp(cmd, "nodes") && strcmp(cmd, "verdict") &&
 	    strcmp(cmd, "events") && strcmp(cmd, "send") && strcmp(cmd, "flush-spool") &&
-	    strcmp(cmd, "chain") && strcmp(cmd, "report"))
-		die_usage("unknown command '%s' (allowed: ping, nodes, verdict, events, send, flush-spool, chain, report)",
-			  cmd);
+	    strcmp(cmd, "chain") && strcmp(cmd, "report") && strcmp(cmd, "ingest") &&
+	    strcmp(cmd, "epoch"))
+		die_usage("unknown command '%s' (allowed: ping, nodes, verdict, events, send, flush-spool, chain, "
+			  "report, ingest, epoch)", cmd);
 	load_config();
 	if (!strcmp(cmd, "report"))
 		rc = cmd_report(argc, argv, G.conf.database);
@@ -897,6 +905,12 @@ int main(int argc, char **argv)
 		rc = cmd_events(argc, argv);
 	else if (!strcmp(cmd, "flush-spool"))
 		rc = cmd_flush_spool(argc, argv);
+	else if (!strcmp(cmd, "ingest"))
+		rc = quorate_cmd_ingest(&G.conf, G.conf_name ? G.conf_name : "quorate.conf",
+					G.json, argc, argv);
+	else if (!strcmp(cmd, "epoch"))
+		rc = quorate_cmd_epoch(&G.conf, G.conf_name ? G.conf_name : "quorate.conf",
+				       G.json, argc, argv);
 	else
 		rc = cmd_send(argc, argv);
 	qconf_free(&G.conf);

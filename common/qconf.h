@@ -12,6 +12,22 @@
 
 #define QCONF_DEFAULT_PATH "/etc/slurm/quorate.conf"
 
+/* Contributions (issue 11): the repeatable maps.  Each value is checked for
+ * its form here (FILE:LINE); libquorate_contrib's contrib_policy_from_conf()
+ * then compiles the node lists and checks the EIP-55 checksums, which need
+ * code that qconf.c, also built into the select plugin, must not pull in. */
+struct qconf_site_map {
+	char *cluster;			/* SiteMap=CLUSTER:NODELIST=SITE */
+	char *nodes;			/* a hostlist expression, as written */
+	char *site;
+};
+
+struct qconf_pair {
+	char *key;			/* AccountSite: the account (lower case);
+					 * SitePayee: the site */
+	char *value;			/* the site; the 0x address as written */
+};
+
 struct quorate_conf {
 	/* daemon */
 	char *listen_address;		/* ListenAddress, default 0.0.0.0 */
@@ -52,6 +68,20 @@ struct quorate_conf {
 	long chain_resend;		/* ChainResendSeconds: unmined this long: fee bump */
 	double chain_max_fee_gwei;	/* ChainMaxFeeGwei: cap of maxFeePerGas */
 	char *chain_ca_file;		/* ChainCAFile: trust anchors for an https ChainRPC */
+	/* contributions (issue 11; doc/contrib-conf.txt) */
+	long epoch_length;		/* EpochLength, seconds, default 1 day */
+	double billing_weight_cpu;	/* BillingWeights cpu=, default 1 */
+	double billing_weight_gpu;	/* BillingWeights gpu=, default 0 */
+	double billing_weight_node;	/* BillingWeights node=, default 0 */
+	struct qconf_site_map *site_maps;	/* SiteMap, repeatable */
+	size_t n_site_maps;
+	struct qconf_pair *account_sites;	/* AccountSite, repeatable */
+	size_t n_account_sites;
+	struct qconf_pair *site_payees;		/* SitePayee, repeatable */
+	size_t n_site_payees;
+	long ingest_overlap;		/* IngestOverlap, seconds, default 1 h */
+	bool balance_hook;		/* BalanceHook, default no */
+	double credit_limit;		/* CreditLimit, credits, default 0 */
 };
 
 /* Fill conf with the defaults (strings allocated). 0, or -1 out of memory. */

@@ -1,0 +1,20 @@
+/*
+ * quorate_contrib.h - the contribution commands of quorate(1): `ingest`
+ * (finished jobs from slurmdbd into the store) and `epoch close`.  They work
+ * on the store directly (Database= of quorate.conf) and on slurmdbd, not
+ * through quorated: they are the site administrator's, run where quorated
+ * runs, by hand or from a timer.  Exit statuses as in quorate(1).
+ */
+#ifndef QUORATE_CONTRIB_CLI_H
+#define QUORATE_CONTRIB_CLI_H
+
+#include <stdbool.h>
+
+#include "qconf.h"
+
+int quorate_cmd_ingest(const struct quorate_conf *conf, const char *conf_name,
+		       bool json, int argc, char **argv);
+int quorate_cmd_epoch(const struct quorate_conf *conf, const char *conf_name,
+		      bool json, int argc, char **argv);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * slurmdb_usage.h - finished jobs of every cluster that slurmdbd serves, as
+ * contrib_usage records (one per job and node), read with libslurmdb.  A
+ * thin adapter: the parsing and the split live in contrib_tres.c.
+ *
+ * What is read: jobs that ended in [since, until] in a finished state
+ * (COMPLETED, FAILED, CANCELLED, TIMEOUT, NODE_FAIL, PREEMPTED, BOOT_FAIL,
+ * DEADLINE, OUT_OF_MEMORY), on every cluster slurmdb_clusters_get lists,
+ * every run of a requeued job (JOBCOND_FLAG_DUP), times not truncated to
+ * the window.  Jobs that never got a node are counted in `skipped`.
+ * Per job and node: elapsed = end - start - suspended (what sacct shows),
+ * CPUs and gres/gpu of AllocTRES split evenly over the job's node list
+ * (contrib_tres.h), node_seconds = elapsed.
+ *
+ * Idempotence: the key of a record is (cluster, db_index, node); storing
+ * with that key and re-reading from (watermark - IngestOverlap) gives every
+ * late record exactly once.  `max_end` is the latest end time read.
+ *
+ * The program must call slurm_init(NULL) (or with a slurm.conf path) once
+ * before sdb_reader_open: libslurmdb reads AccountingStorageHost/Port and
+ * the munge socket from slurm.conf.  Nothing here exits; note that
+ * libslurm itself may call fatal() on a broken slurm.conf.
+ */
+#ifndef QUORATE_SLURMDB_USAGE_H
+#define QUORATE_SLURMDB_USAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "contrib.h"
+#include "contrib_strpool.h"
+
+struct sdb_qos_name {
+	uint32_t id;
+	const char *name;		/* in the reader's pool */
+};
+
+struct sdb_reader {
+	void *db_conn;
+	uint32_t gpu_tres_id;		/* gres/gpu, 0 when slurmdbd has none */
+	struct sdb_qos_name *qos;
+	size_t n_qos;
+	struct contrib_strpool names;
+};
+
+struct sdb_usage_batch {
+	struct contrib_usage *records;	/* strings in `names` */
+	size_t n;
+	size_t jobs;			/* finished jobs read */
+	size_t skipped;			/* of which without nodes or start */
+	int64_t max_end;		/* latest end time read, 0 when none */
+	const char **clusters;		/* the clusters asked */
+	size_t n_clusters;
+	struct contrib_strpool names;
+};
+
+/* Connect to slurmdbd, look up the gres/gpu TRES id and the QOS names.
+ * 0, or -1 with err (slurmdbd unreachable, ...). */
+int sdb_reader_open(struct sdb_reader *r, char *err, size_t errlen);
+void sdb_reader_close(struct sdb_reader *r);
+
+/* Read the jobs that ended in [since, until] (Unix seconds).  0, or -1
+ * with err; b is empty then. */
+int sdb_usage_read(struct sdb_reader *r, int64_t since, int64_t until,
+		   struct sdb_usage_batch *b, char *err, size_t errlen);
+void sdb_usage_batch_free(struct sdb_usage_batch *b);
+
+#endif
