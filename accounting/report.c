@@ -38,13 +38,16 @@ struct opt_column {
 	enum report_by by;
 	const char *sql;
 };
+/* The ledger names a site by its whole feature (site_a); the report, like
+ * quorated's nodes table, by what follows the prefix (a). */
+#define LEDGER_SITE "regexp_replace(site, '^site_', '')"
 static const struct opt_column opt_columns[] = {
 	{ "contrib_balances", BY_SITE,
-	  "SELECT site, earned / 1e6 FROM contrib_balances" },
+	  "SELECT " LEDGER_SITE ", earned / 1e6 FROM contrib_balances" },
 	{ "contrib_balances", BY_SITE,
-	  "SELECT site, spent / 1e6 FROM contrib_balances" },
+	  "SELECT " LEDGER_SITE ", spent / 1e6 FROM contrib_balances" },
 	{ "contrib_balances", BY_SITE,
-	  "SELECT site, balance / 1e6 FROM contrib_balances" },
+	  "SELECT " LEDGER_SITE ", balance / 1e6 FROM contrib_balances" },
 };
 
 const struct report_column report_columns[] = {
