@@ -74,6 +74,16 @@ static void put_label(FILE *f, const char *v)
 	}
 }
 
+/* NAME{cluster="..",node=".." of row i (columns 0 and 1), brace left open. */
+static void put_node(FILE *f, const char *name, const PGresult *nodes, int i)
+{
+	fprintf(f, "%s{cluster=\"", name);
+	put_label(f, PQgetvalue(nodes, i, 0));
+	fputs("\",node=\"", f);
+	put_label(f, PQgetvalue(nodes, i, 1));
+	fputc('"', f);
+}
+
 static void family(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -202,22 +212,16 @@ static bool render_database(FILE *f)
 		family(f, "quorate_node_reputation", "gauge",
 		       "A node's reputation score (0-100), as pushed to its Extra field.");
 		for (int i = 0; i < PQntuples(nodes); i++) {
-			fputs("quorate_node_reputation{cluster=\"", f);
-			put_label(f, PQgetvalue(nodes, i, 0));
-			fputs("\",node=\"", f);
-			put_label(f, PQgetvalue(nodes, i, 1));
-			fputs("\",site=\"", f);
+			put_node(f, "quorate_node_reputation", nodes, i);
+			fputs(",site=\"", f);
 			put_label(f, PQgetvalue(nodes, i, 2));
 			fprintf(f, "\"} %s\n", PQgetvalue(nodes, i, 3));
 		}
 		family(f, "quorate_node_quarantined", "gauge",
 		       "1 when the node is quarantined, else 0.");
 		for (int i = 0; i < PQntuples(nodes); i++) {
-			fputs("quorate_node_quarantined{cluster=\"", f);
-			put_label(f, PQgetvalue(nodes, i, 0));
-			fputs("\",node=\"", f);
-			put_label(f, PQgetvalue(nodes, i, 1));
-			fprintf(f, "\"} %d\n", strcmp(PQgetvalue(nodes, i, 4), "quarantined") == 0);
+			put_node(f, "quorate_node_quarantined", nodes, i);
+			fprintf(f, "} %d\n", strcmp(PQgetvalue(nodes, i, 4), "quarantined") == 0);
 		}
 	}
 	if (outbox && PQntuples(outbox) > 0) {

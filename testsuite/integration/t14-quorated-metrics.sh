@@ -7,8 +7,8 @@
 
 t_use_cluster || { t_fail "the suite's cluster is up"; exit 1; }
 url=$QUORATE_METRICS_URL
-metric() {	# metric NAME{LABELS}: its value in a fresh scrape
-	curl -s -m 10 "$url/metrics" | awk -v k="$1" '$1 == k { print $2 }'
+metric() {	# metric NAME{LABELS} [URL]: its value in a fresh scrape
+	curl -s -m 10 "${2:-$url}/metrics" | awk -v k="$1" '$1 == k { print $2 }'
 }
 
 t_run "promtool is installed (Debian package prometheus)" command -v promtool
@@ -64,14 +64,14 @@ mport=$((QD_PORT + 30))
 sed -i "s/^MetricsPort=.*/MetricsPort=$mport/" "$QD_CONF"
 t_run "a private quorated with its metrics port starts" qd_start_private
 purl=http://127.0.0.1:$mport
-t_eq "its database is up" "$(curl -s "$purl/metrics" | awk '$1 == "quorate_database_up" { print $2 }')" 1
+t_eq "its database is up" "$(metric quorate_database_up "$purl")" 1
 psql -X -q -d postgres -c "ALTER DATABASE $QD_DB ALLOW_CONNECTIONS false" \
 	-c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '$QD_DB'" > /dev/null
 t_on_exit "psql -X -q -d postgres -c 'ALTER DATABASE $QD_DB ALLOW_CONNECTIONS true'"
 t_eq "database refusing connections: /healthz 503" \
 	"$(curl -s -w ' %{http_code}' "$purl/healthz")" "database unavailable
  503"
-t_eq "... quorate_database_up 0" "$(curl -s "$purl/metrics" | awk '$1 == "quorate_database_up" { print $2 }')" 0
+t_eq "... quorate_database_up 0" "$(metric quorate_database_up "$purl")" 0
 t_run "... and the scrape is still well-formed" sh -c "curl -s '$purl/metrics' | promtool check metrics"
 psql -X -q -d postgres -c "ALTER DATABASE $QD_DB ALLOW_CONNECTIONS true"
 t_eq "database back: /healthz 200" "$(curl -s -o /dev/null -w '%{http_code}' "$purl/healthz")" 200
