@@ -285,6 +285,9 @@ int quorate_cmd_ingest(const struct quorate_conf *conf, const char *conf_name,
 	}
 	if ((rc = assign_sites(&p, &l, &b, &no_site)))
 		goto done;
+	/* A job slurmdbd holds only half of yet is read again next time. */
+	if (b.unsettled && b.unsettled_end <= until)
+		until = b.unsettled_end > since ? b.unsettled_end - 1 : since;
 	if (cstore_ingest(conn, b.records, b.n, p.epoch_length, until, b.jobs,
 			  &st, err, sizeof(err))) {
 		fprintf(stderr, "quorate: error: %s\n", err);
@@ -299,6 +302,7 @@ int quorate_cmd_ingest(const struct quorate_conf *conf, const char *conf_name,
 		json_object_object_add(o, "watermark", json_object_new_int64(until > wm ? until : wm));
 		json_object_object_add(o, "jobs", json_object_new_int64((int64_t)b.jobs));
 		json_object_object_add(o, "skipped", json_object_new_int64((int64_t)b.skipped));
+		json_object_object_add(o, "unsettled", json_object_new_int64((int64_t)b.unsettled));
 		json_object_object_add(o, "records", json_object_new_int64((int64_t)st.offered));
 		json_object_object_add(o, "inserted", json_object_new_int64((int64_t)st.inserted));
 		json_object_object_add(o, "duplicate", json_object_new_int64((int64_t)st.duplicate));

@@ -201,6 +201,12 @@ static int job_records(const struct sdb_reader *r, struct sdb_usage_batch *b,
 		b->skipped++;
 		return 0;
 	}
+	if (!job->partition || !*job->partition) {
+		b->unsettled++;
+		if (!b->unsettled_end || (int64_t)job->end < b->unsettled_end)
+			b->unsettled_end = (int64_t)job->end;
+		return 0;
+	}
 	if (contrib_tres_count(job->tres_alloc_str, CONTRIB_TRES_CPU, &cpus) ||
 	    (r->gpu_tres_id &&
 	     contrib_tres_count(job->tres_alloc_str, r->gpu_tres_id, &gpus))) {
@@ -360,6 +366,8 @@ int sdb_usage_read(struct sdb_reader *r, int64_t since, int64_t until,
 		}
 	}
 	slurm_list_iterator_destroy(it);
+	if (b->unsettled && b->max_end >= b->unsettled_end)
+		b->max_end = b->unsettled_end - 1;
 	rv = 0;
 	goto done;
 oom:

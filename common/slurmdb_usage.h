@@ -8,6 +8,11 @@
  * DEADLINE, OUT_OF_MEMORY), on every cluster slurmdb_clusters_get lists,
  * every run of a requeued job (JOBCOND_FLAG_DUP), times not truncated to
  * the window.  Jobs that never got a node are counted in `skipped`.
+ * A finished row without a partition is one slurmdbd made from the job's
+ * completion before it stored the job's start (its node list and QOS are
+ * not filled in yet; seen under load): it is counted in `unsettled`, not
+ * read, and `max_end` stays before its end so that the next read (from
+ * the watermark less IngestOverlap) takes it once it is whole.
  * Per job and node: elapsed = end - start - suspended (what sacct shows),
  * CPUs and gres/gpu of AllocTRES split evenly over the job's node list
  * (contrib_tres.h), node_seconds = elapsed.
@@ -48,6 +53,8 @@ struct sdb_usage_batch {
 	size_t n;
 	size_t jobs;			/* finished jobs read */
 	size_t skipped;			/* of which without nodes or start */
+	size_t unsettled;		/* of which not yet whole in slurmdbd */
+	int64_t unsettled_end;		/* earliest end of those, 0 when none */
 	int64_t max_end;		/* latest end time read, 0 when none */
 	const char **clusters;		/* the clusters asked */
 	size_t n_clusters;

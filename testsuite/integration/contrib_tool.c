@@ -404,6 +404,7 @@ static json_object *batch_json(const struct sdb_reader *r, const struct sdb_usag
 	json_object_object_add(o, "gpu_tres_id", json_object_new_int64(r->gpu_tres_id));
 	json_object_object_add(o, "jobs", json_object_new_uint64(b->jobs));
 	json_object_object_add(o, "skipped", json_object_new_uint64(b->skipped));
+	json_object_object_add(o, "unsettled", json_object_new_uint64(b->unsettled));
 	json_object_object_add(o, "max_end", json_object_new_int64(b->max_end));
 	json_object_object_add(o, "records", recs);
 	return o;
