@@ -259,7 +259,7 @@ static int attr_get(hid_t obj, const char *name, hid_t mtype, hsize_t n, void *d
 
 static int attr_get_str(hid_t obj, const char *name, char *out, size_t outlen)
 {
-	hid_t a, ftype, mtype;
+	hid_t a, ftype, mtype, space;
 	size_t size;
 	char *buf;
 	int rv = -1;
@@ -270,7 +270,10 @@ static int attr_get_str(hid_t obj, const char *name, char *out, size_t outlen)
 	if (a < 0)
 		return -1;
 	ftype = H5Aget_type(a);
-	size = ftype >= 0 && H5Tget_class(ftype) == H5T_STRING ? H5Tget_size(ftype) : 0;
+	space = H5Aget_space(a);
+	/* one fixed-length string: H5Aread writes every element into buf */
+	size = ftype >= 0 && H5Tget_class(ftype) == H5T_STRING && H5Tis_variable_str(ftype) == 0 &&
+	       space >= 0 && H5Sget_simple_extent_npoints(space) == 1 ? H5Tget_size(ftype) : 0;
 	buf = size && size < 4096 ? calloc(1, size + 1) : NULL;
 	mtype = H5Tcopy(H5T_C_S1);
 	if (buf && mtype >= 0 && H5Tset_size(mtype, size) >= 0 && H5Aread(a, mtype, buf) >= 0) {
@@ -279,6 +282,8 @@ static int attr_get_str(hid_t obj, const char *name, char *out, size_t outlen)
 	}
 	if (mtype >= 0)
 		H5Tclose(mtype);
+	if (space >= 0)
+		H5Sclose(space);
 	if (ftype >= 0)
 		H5Tclose(ftype);
 	free(buf);
@@ -420,26 +425,17 @@ int checkpoint_compatible(const struct train_state *saved, const struct train_st
 	return 0;
 }
 
-int checkpoint_read(const char *path, const struct train_state *want,
-		    const struct model_layout *lay, struct train_state *st,
-		    float *params, float *m, float *v, float *outer, char *err, size_t errlen)
+/* checkpoint_read() on an open file; st is zeroed, the file stays open. */
+static int read_open_checkpoint(hid_t file, const char *path, const struct train_state *want,
+				const struct model_layout *lay, struct train_state *st,
+				float *params, float *m, float *v, float *outer,
+				char *err, size_t errlen)
 {
-	hid_t file, root = -1;
+	hid_t root = -1;
 	int64_t format = 0, complete = 0, i64[10];
 	char why[512];
 	int rv = -1;
 
-	memset(st, 0, sizeof(*st));
-	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-	if (H5Fis_hdf5(path) <= 0) {
-		set_err(err, errlen, "%s: not an HDF5 checkpoint", path);
-		return -1;
-	}
-	file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-	if (file < 0) {
-		set_err(err, errlen, "%s: cannot open the checkpoint", path);
-		return -1;
-	}
 	root = H5Gopen2(file, "/", H5P_DEFAULT);
 	if (root < 0 || attr_get(root, "complete", H5T_NATIVE_INT64, 1, &complete) ||
 	    complete != 1) {
@@ -510,7 +506,60 @@ fail:
 		train_state_free(st);
 	if (root >= 0)
 		H5Gclose(root);
+	return rv;
+}
+
+int checkpoint_read(const char *path, const struct train_state *want,
+		    const struct model_layout *lay, struct train_state *st,
+		    float *params, float *m, float *v, float *outer, char *err, size_t errlen)
+{
+	hid_t file;
+	int rv;
+
+	memset(st, 0, sizeof(*st));
+	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+	if (H5Fis_hdf5(path) <= 0) {
+		set_err(err, errlen, "%s: not an HDF5 checkpoint", path);
+		return -1;
+	}
+	file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+	if (file < 0) {
+		set_err(err, errlen, "%s: cannot open the checkpoint", path);
+		return -1;
+	}
+	rv = read_open_checkpoint(file, path, want, lay, st, params, m, v, outer, err, errlen);
 	H5Fclose(file);
+	return rv;
+}
+
+int checkpoint_read_image(const void *image, size_t len, const char *name,
+			  const struct train_state *want, const struct model_layout *lay,
+			  struct train_state *st, float *params, float *m, float *v,
+			  float *outer, char *err, size_t errlen)
+{
+	hid_t fapl, file = -1;
+	int rv = -1;
+
+	memset(st, 0, sizeof(*st));
+	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+	fapl = H5Pcreate(H5P_FILE_ACCESS);
+	/* the core driver reads a copy of the image, writes nothing back */
+	if (fapl < 0 || H5Pset_fapl_core(fapl, 1 << 16, 0) < 0 ||
+	    H5Pset_file_image(fapl, (void *)image, len) < 0) {
+		set_err(err, errlen, "%s: cannot set up an in-memory HDF5 file", name);
+		goto out;
+	}
+	file = H5Fopen(name, H5F_ACC_RDONLY, fapl);
+	if (file < 0) {
+		set_err(err, errlen, "%s: not an HDF5 checkpoint image", name);
+		goto out;
+	}
+	rv = read_open_checkpoint(file, name, want, lay, st, params, m, v, outer, err, errlen);
+out:
+	if (file >= 0)
+		H5Fclose(file);
+	if (fapl >= 0)
+		H5Pclose(fapl);
 	return rv;
 }
 

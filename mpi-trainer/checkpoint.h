@@ -69,6 +69,13 @@ int checkpoint_read(const char *path, const struct train_state *want,
 		    const struct model_layout *lay, struct train_state *st,
 		    float *params, float *m, float *v, float *outer, char *err, size_t errlen);
 
+/* checkpoint_read() from a file image of LEN bytes in memory (HDF5's core
+ * driver); NAME only names it in errors. */
+int checkpoint_read_image(const void *image, size_t len, const char *name,
+			  const struct train_state *want, const struct model_layout *lay,
+			  struct train_state *st, float *params, float *m, float *v,
+			  float *outer, char *err, size_t errlen);
+
 /* Whether SAVED may be resumed by a run with settings WANT; err says which
  * setting differs.  The world size may differ (not bit-identical then: the
  * caller warns). */

@@ -35,6 +35,11 @@ int idx_read(const char *path, int ndims, uint32_t dims[3], uint8_t **data,
  * (each optionally .gz), or an HDF5 file from dataset_write_hdf5(). */
 int dataset_load(const char *path, struct data_split *d, char *err, size_t errlen);
 
+/* The same HDF5 layout from a file image of LEN bytes in memory (the core
+ * driver, nothing touches the disk); NAME only names it in errors. */
+int dataset_load_hdf5_image(const void *image, size_t len, const char *name,
+			    struct data_split *d, char *err, size_t errlen);
+
 /* Keep only the first N samples of each set (N = 0 keeps everything). */
 void dataset_limit(struct data_split *d, uint32_t n);
 
