@@ -569,8 +569,9 @@ static int pick(const char *opt, const char *arg, const char *const *names, size
 	die_opt("%s: '%s' is not one of %s", opt, arg, allowed);
 }
 
-int cmd_report(int argc, char **argv, const char *database)
+int cmd_report(int argc, char **argv, const struct quorate_conf *conf, int timeout_s)
 {
+	const char *database = conf->database;
 	static const struct option opts[] = {
 		{ "from", required_argument, NULL, 'F' },
 		{ "to", required_argument, NULL, 'T' },
@@ -621,9 +622,20 @@ int cmd_report(int argc, char **argv, const char *database)
 		die_opt("--to: %s", err);
 	if (r.to <= r.from)
 		die_opt("--to: '%s' is not after --from '%s'", to, from);
-	if (r.by == BY_EPOCH)
-		die_opt("--by: 'epoch' needs the epochs table of schema 002_chain, "
-			"which this version does not read yet");
+	if (r.by == BY_EPOCH) {
+		/* Epochs are quorated's (one store per site), not one cluster's:
+		 * neither slurmctld nor slurmdbd is asked. */
+		if (out && !(f = fopen(out, "w"))) {
+			fprintf(stderr, "quorate: error: report: -o %s: %m\n", out);
+			return 1;
+		}
+		rv = report_by_epoch(&r, fmt, f, conf, timeout_s);
+		if ((f != stdout ? fclose(f) : fflush(f)) || rv < 0) {
+			fprintf(stderr, "quorate: error: report: %s: write failed\n", out ? out : "stdout");
+			rv = 1;
+		}
+		return rv;
+	}
 
 	slurm_init(NULL);
 	if (!cluster && slurm_load_ctl_conf((time_t)0, &ctl) == SLURM_SUCCESS && ctl->cluster_name)

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "qconf.h"
+
 enum report_by { BY_SITE, BY_ACCOUNT, BY_USER, BY_NODE, BY_EPOCH };
 enum report_format { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_HTML };
 
@@ -54,8 +56,18 @@ int report_write_csv(FILE *f, const struct report *r);
 int report_write_json(FILE *f, const struct report *r);
 int report_write_html(FILE *f, const struct report *r);
 
-/* Run `quorate report` (argv[0] is "report").  DATABASE: libpq conninfo
- * or NULL.  Returns the exit status. */
-int cmd_report(int argc, char **argv, const char *database);
+/* The HTML pages' style sheet (screen and print). */
+extern const char report_html_css[];
+
+/* --by epoch (report_epoch.c): R gives the period.  Writes FMT to F and
+ * returns 0, 1 when an epoch does not reconcile (written all the same),
+ * 3 when the database cannot be read, -1 on a write error. */
+int report_by_epoch(const struct report *r, enum report_format fmt, FILE *f,
+		    const struct quorate_conf *conf, int timeout_s);
+
+/* Run `quorate report` (argv[0] is "report"); CONF's Database (NULL or
+ * empty: none), chain and epoch settings; TIMEOUT_S bounds each RPC.
+ * Returns the exit status. */
+int cmd_report(int argc, char **argv, const struct quorate_conf *conf, int timeout_s);
 
 #endif
