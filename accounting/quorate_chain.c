@@ -348,20 +348,18 @@ int chain_reconcile(struct chain_session *s, const struct chain_epoch *ep,
 	return 0;
 }
 
-/* The amount of the vault's Swept event for EPOCH (eth_getLogs from the
- * deployment block). */
-static int swept_amount(struct chain_session *s, uint64_t epoch, struct u256 *amount,
-			struct jsonrpc_error *e)
+/* The vault's events SIG for EPOCH (its first indexed argument), from the
+ * deployment block: *logs is the JSON array eth_getLogs returns. */
+static int vault_logs(struct chain_session *s, const char *sig, uint64_t epoch,
+		      json_object **logs, struct jsonrpc_error *e)
 {
-	static const char sig[] = "Swept(uint64,address,uint256)";
-	uint8_t topic0[32], topic1[32] = { 0 }, *data = NULL;
+	uint8_t topic0[32], topic1[32] = { 0 };
 	char t0[BYTES32_HEX_LEN + 1], t1[BYTES32_HEX_LEN + 1], from[24];
 	char addr[ETH_ADDRESS_HEX_LEN + 1];
 	json_object *filter = json_object_new_object(), *topics = json_object_new_array();
-	json_object *params = json_object_new_array(), *logs = NULL, *d;
-	size_t len = 0, n;
-	int rv = -1;
+	json_object *params = json_object_new_array();
 
+	*logs = NULL;
 	if (!filter || !topics || !params) {
 		json_object_put(filter);
 		json_object_put(topics);
@@ -382,20 +380,95 @@ static int swept_amount(struct chain_session *s, uint64_t epoch, struct u256 *am
 	json_object_object_add(filter, "toBlock", json_object_new_string("latest"));
 	json_object_object_add(filter, "topics", topics);
 	json_object_array_add(params, filter);
-	if (jsonrpc_call(s->rpc, "eth_getLogs", params, &logs, e))
+	if (jsonrpc_call(s->rpc, "eth_getLogs", params, logs, e))
 		return -1;
-	n = json_object_is_type(logs, json_type_array) ? json_object_array_length(logs) : 0;
-	if (n != 1 || !json_object_object_get_ex(json_object_array_get_idx(logs, 0), "data", &d) ||
-	    eth_hex_decode(json_object_get_string(d), &data, &len) ||
-	    abi_decode_uint(data, len, 0, 256, amount)) {
+	if (!json_object_is_type(*logs, json_type_array)) {
+		json_object_put(*logs);
+		*logs = NULL;
+		e->kind = JSONRPC_ERR_PROTOCOL;
+		snprintf(e->message, sizeof(e->message), "eth_getLogs: %s: not an array", sig);
+		return -1;
+	}
+	return 0;
+}
+
+/* Word SLOT of a log's data. */
+static int log_data_uint(json_object *log, size_t slot, struct u256 *out)
+{
+	json_object *d;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rv;
+
+	if (!json_object_object_get_ex(log, "data", &d) ||
+	    eth_hex_decode(json_object_get_string(d), &data, &len))
+		return -1;
+	rv = abi_decode_uint(data, len, slot, 256, out);
+	free(data);
+	return rv;
+}
+
+/* The amount of the vault's Swept event for EPOCH. */
+static int swept_amount(struct chain_session *s, uint64_t epoch, struct u256 *amount,
+			struct jsonrpc_error *e)
+{
+	json_object *logs;
+	size_t n;
+	int rv = 0;
+
+	if (vault_logs(s, "Swept(uint64,address,uint256)", epoch, &logs, e))
+		return -1;
+	n = json_object_array_length(logs);
+	if (n != 1 || log_data_uint(json_object_array_get_idx(logs, 0), 0, amount)) {
 		e->kind = JSONRPC_ERR_PROTOCOL;
 		snprintf(e->message, sizeof(e->message),
 			 "eth_getLogs: %zu Swept events for epoch %" PRIu64 ", expected one", n, epoch);
+		rv = -1;
+	}
+	json_object_put(logs);
+	return rv;
+}
+
+int chain_vault_claims(struct chain_session *s, uint64_t epoch, struct chain_claim **claims,
+		       size_t *nclaims, struct jsonrpc_error *e)
+{
+	json_object *logs, *topics, *t2;
+	size_t n;
+	uint8_t acct[32];
+	int rv = -1;
+
+	*claims = NULL;
+	*nclaims = 0;
+	if (vault_logs(s, "Claimed(uint64,uint256,address,uint256)", epoch, &logs, e))
+		return -1;
+	n = json_object_array_length(logs);
+	if (n && !(*claims = calloc(n, sizeof(**claims)))) {
+		e->kind = JSONRPC_ERR_LOCAL;
+		snprintf(e->message, sizeof(e->message), "out of memory");
 		goto out;
 	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *log = json_object_array_get_idx(logs, i);
+		struct chain_claim *c = &(*claims)[i];
+		struct u256 index;
+
+		if (!json_object_object_get_ex(log, "topics", &topics) ||
+		    !(t2 = json_object_array_get_idx(topics, 2)) ||
+		    bytes32_parse(json_object_get_string(t2), acct) ||
+		    log_data_uint(log, 0, &index) || u256_to_u64(&index, &c->index) ||
+		    log_data_uint(log, 1, &c->amount)) {
+			e->kind = JSONRPC_ERR_PROTOCOL;
+			snprintf(e->message, sizeof(e->message),
+				 "eth_getLogs: Claimed event %zu of epoch %" PRIu64 " is malformed", i, epoch);
+			free(*claims);
+			*claims = NULL;
+			goto out;
+		}
+		memcpy(c->account.b, acct + 12, 20);
+	}
+	*nclaims = n;
 	rv = 0;
 out:
-	free(data);
 	json_object_put(logs);
 	return rv;
 }

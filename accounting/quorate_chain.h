@@ -83,6 +83,15 @@ struct chain_vault_epoch {
 int chain_vault_epoch(struct chain_session *s, uint64_t epoch, struct chain_vault_epoch *v,
 		      struct jsonrpc_error *e);
 
+/* The vault's Claimed events of EPOCH: who was paid what. */
+struct chain_claim {
+	uint64_t index;
+	struct eth_address account;
+	struct u256 amount;
+};
+int chain_vault_claims(struct chain_session *s, uint64_t epoch, struct chain_claim **claims,
+		       size_t *nclaims, struct jsonrpc_error *e);
+
 /* argv[0] is "chain"; timeout_s bounds each RPC. */
 int quorate_chain_main(int argc, char **argv, const struct quorate_conf *conf,
 		       bool json, int timeout_s);

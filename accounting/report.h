@@ -35,6 +35,7 @@ struct report {
 	size_t nepochs;
 	const char *notes[8];		/* what could not be read, for the reader */
 	size_t nnotes;
+	char chain_note[800];		/* storage of a note about the chain */
 };
 
 /* The column table: one entry per column of every format. */
@@ -55,6 +56,18 @@ int report_write_table(FILE *f, const struct report *r);
 int report_write_csv(FILE *f, const struct report *r);
 int report_write_json(FILE *f, const struct report *r);
 int report_write_html(FILE *f, const struct report *r);
+
+/* A note for the reader (MSG must outlive the report); the row of KEY,
+ * added when new (NULL: out of memory). */
+void report_note(struct report *r, const char *msg);
+struct report_row *report_row_get(struct report *r, const char *key);
+
+/* Rewards Paid [ETH] per site (row->opt[4]): the RewardVault's Claimed
+ * events of the epochs overlapping the period, each claim's account
+ * matched to the site whose payee it is in epoch_records.  The chain
+ * unreachable is a note, not an error; -1 (ERR) when the database fails. */
+int report_rewards_by_site(struct report *r, const struct quorate_conf *conf, int timeout_s,
+			   char *err, size_t errlen);
 
 /* The HTML pages' style sheet (screen and print). */
 extern const char report_html_css[];

@@ -494,3 +494,139 @@ out:
 	free(er.rows);
 	return rv;
 }
+
+/* ---- Rewards Paid per site (quorate report --by site) ---- */
+
+struct payee_site {
+	int64_t epoch;
+	struct eth_address payee;
+	char site[64];
+};
+
+static double wei_to_eth(const struct u256 *wei)
+{
+	char dec[U256_DEC_LEN + 1];
+
+	u256_to_dec(wei, dec);
+	return strtod(dec, NULL) / 1e18;
+}
+
+int report_rewards_by_site(struct report *r, const struct quorate_conf *conf, int timeout_s,
+			   char *err, size_t errlen)
+{
+	enum { SLOT = 4 };
+	struct chain_session s;
+	struct payee_site *ps = NULL;
+	char from[32], to[32], len[32];
+	const char *p[] = { from, to, len };
+	PGresult *res = NULL;
+	size_t n = 0, token_epochs = 0;
+	int rv = -1;
+
+	if (chain_session_open(&s, conf, timeout_s, false, err, errlen) != CHAIN_EXIT_OK)
+		goto out;
+	res = PQexec(s.db, "SELECT to_regclass('epoch_records') IS NOT NULL");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || strcmp(PQgetvalue(res, 0, 0), "t")) {
+		rv = 0;		/* no chain schema: nothing was paid through quorate */
+		goto out;
+	}
+	PQclear(res);
+	snprintf(from, sizeof(from), "%lld", (long long)r->from);
+	snprintf(to, sizeof(to), "%lld", (long long)r->to);
+	snprintf(len, sizeof(len), "%ld", conf->epoch_length);
+	res = PQexecParams(s.db, "SELECT DISTINCT r.epoch, encode(r.payee, 'hex'), "
+			   "regexp_replace(r.site, '^site_', '') FROM epoch_records r "
+			   "WHERE r.epoch::numeric * $3 < $2::numeric "
+			   "AND (r.epoch::numeric + 1) * $3 > $1::numeric ORDER BY 1",
+			   3, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "database: epoch_records: %s", PQerrorMessage(s.db));
+		err[strcspn(err, "\n")] = '\0';
+		goto out;
+	}
+	n = (size_t)PQntuples(res);
+	if (n && !(ps = calloc(n, sizeof(*ps)))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char hex[ETH_ADDRESS_HEX_LEN + 1];
+
+		ps[i].epoch = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+		snprintf(hex, sizeof(hex), "0x%s", PQgetvalue(res, (int)i, 1));
+		snprintf(ps[i].site, sizeof(ps[i].site), "%s", PQgetvalue(res, (int)i, 2));
+		if (eth_address_parse(hex, &ps[i].payee)) {
+			snprintf(err, errlen, "database: epoch_records: payee %s is malformed", hex);
+			goto out;
+		}
+	}
+	if (!n) {
+		rv = 0;
+		goto out;
+	}
+	if (!s.rpc) {
+		snprintf(r->chain_note, sizeof(r->chain_note),
+			 "Rewards Paid: the chain was not asked (%s).", s.chain_problem);
+		report_note(r, r->chain_note);
+		rv = 0;
+		goto out;
+	}
+	/* Sites with records in the period paid nothing until a claim says so. */
+	for (size_t i = 0; i < n; i++) {
+		struct report_row *row = report_row_get(r, ps[i].site);
+
+		if (!row) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		row->opt[SLOT] = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct chain_vault_epoch v;
+		struct chain_claim *claims = NULL;
+		struct jsonrpc_error e;
+		size_t nc = 0;
+
+		if (i && ps[i].epoch == ps[i - 1].epoch)
+			continue;
+		if (chain_vault_epoch(&s, (uint64_t)ps[i].epoch, &v, &e) ||
+		    (v.asset == 1 && chain_vault_claims(&s, (uint64_t)ps[i].epoch, &claims, &nc, &e))) {
+			for (size_t k = 0; k < r->nrows; k++)
+				r->rows[k].opt[SLOT] = NAN;
+			snprintf(r->chain_note, sizeof(r->chain_note),
+				 "Rewards Paid: epoch %" PRId64 ": %s", ps[i].epoch, e.message);
+			report_note(r, r->chain_note);
+			rv = 0;
+			goto out;
+		}
+		token_epochs += v.asset == 2;
+		for (size_t c = 0; c < nc; c++) {
+			const char *site = "(other payees)";
+			struct report_row *row;
+
+			for (size_t k = i; k < n && ps[k].epoch == ps[i].epoch; k++)
+				if (!memcmp(ps[k].payee.b, claims[c].account.b, 20))
+					site = ps[k].site;
+			if (!(row = report_row_get(r, site))) {
+				free(claims);
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
+			row->opt[SLOT] = (isnan(row->opt[SLOT]) ? 0 : row->opt[SLOT]) +
+					 wei_to_eth(&claims[c].amount);
+		}
+		free(claims);
+	}
+	if (token_epochs) {
+		snprintf(r->chain_note, sizeof(r->chain_note),
+			 "Rewards Paid: %zu epochs paid in the vault's token are not in this ETH "
+			 "column (see --by epoch).", token_epochs);
+		report_note(r, r->chain_note);
+	}
+	rv = 0;
+out:
+	PQclear(res);
+	free(ps);
+	chain_session_close(&s);
+	return rv;
+}

@@ -48,25 +48,32 @@ deadline=$(( now + 3660 ))
 vsend() {	# vsend [--value WEI] SIG ARGS...: a vault transaction, mined
 	"$CH_TOOL" send --rpc "$CH_RPC" --key "$KEY" --to "$VAULT" --wait 30 "$@" 2>&1
 }
-r7=$(jq -c '.reward[] | select(.epoch == "7")' "$CH_VECTORS")
-a7=$(jq -r '.entries[0].amount' <<<"$r7")
-f7=$(echo "2 * $a7" | bc)
-t_match "epoch 7 funded with twice its tree's total ($f7 wei)" \
-	"$(vsend --value "$f7" --sig "fundEth(uint64,bytes32,uint256,uint64)" 7 "$(jq -r .root <<<"$r7")" 1 "$deadline")" \
+# One-leaf reward trees (root = the leaf, empty proof) paying a record's
+# payee, the leaf computed by the vault itself (rewardLeaf).
+payee() {	# payee EPOCH IDX: the payee of that record in the vectors
+	jq -r --arg e "$1" --argjson i "$2" '.contribution[] | select(.epoch == $e) | .records[$i].payee' "$CH_VECTORS"
+}
+leaf() {	# leaf EPOCH ACCOUNT AMOUNT
+	"$CH_TOOL" call --rpc "$CH_RPC" --to "$VAULT" --returns bytes32 \
+		--sig "rewardLeaf(uint64,uint256,address,uint256)" "$1" 0 "$2" "$3"
+}
+p7=$(payee 7 0)
+a7=1500000000000000000	# 1.5 ETH
+f7=3000000000000000000
+t_match "epoch 7 funded with twice its one claim ($f7 wei)" \
+	"$(vsend --value "$f7" --sig "fundEth(uint64,bytes32,uint256,uint64)" 7 "$(leaf 7 "$p7" "$a7")" 1 "$deadline")" \
 	"status success"
-t_match "and its entry claimed ($a7 wei)" \
-	"$(vsend --sig "claim(uint64,uint256,address,uint256,bytes32[])" 7 0 "$(jq -r '.entries[0].account' <<<"$r7")" \
-		"$a7" "$(jq -r '.entries[0].proof | join(",")' <<<"$r7")")" "status success"
-r8=$(jq -c '.reward[] | select(.epoch == "8")' "$CH_VECTORS")
-a8=$(jq -r '.entries[0].amount' <<<"$r8")
-b8=$(jq -r '.entries[1].amount' <<<"$r8")
-f8=$(echo "$a8 + $b8" | bc)
-t_match "epoch 8 funded with its total ($f8 wei)" \
-	"$(vsend --value "$f8" --sig "fundEth(uint64,bytes32,uint256,uint64)" 8 "$(jq -r .root <<<"$r8")" 2 "$deadline")" \
+t_match "site_a's payee claims $a7 wei of epoch 7" \
+	"$(vsend --sig "claim(uint64,uint256,address,uint256,bytes32[])" 7 0 "$p7" "$a7" "")" "status success"
+p8=$(payee 8 0)
+a8=250000000000000000	# 0.25 ETH
+b8=750000000000000000
+f8=1000000000000000000
+t_match "epoch 8 funded with $f8 wei" \
+	"$(vsend --value "$f8" --sig "fundEth(uint64,bytes32,uint256,uint64)" 8 "$(leaf 8 "$p8" "$a8")" 1 "$deadline")" \
 	"status success"
-t_match "its entry 0 claimed ($a8 wei)" \
-	"$(vsend --sig "claim(uint64,uint256,address,uint256,bytes32[])" 8 0 "$(jq -r '.entries[0].account' <<<"$r8")" \
-		"$a8" "$(jq -r '.entries[0].proof | join(",")' <<<"$r8")")" "status success"
+t_match "$(jq -r '.contribution[] | select(.epoch == "8") | .records[0].site' "$CH_VECTORS")'s payee claims $a8 wei of epoch 8" \
+	"$(vsend --sig "claim(uint64,uint256,address,uint256,bytes32[])" 8 0 "$p8" "$a8" "")" "status success"
 ch_rpc evm_increaseTime '[3700]' > /dev/null && ch_mine 1
 admin=$(sed -n 's/^ADMIN_ADDRESS=//p' "$CH_DIR/deployment.env")
 t_match "after the deadline, the rest of epoch 8 ($b8 wei) swept" \
@@ -139,6 +146,26 @@ qdp report --from 1970-01-08 --to 1970-01-10 --by epoch --format json > "$T_TMP/
 t_eq "epochs 7 and 8 only: exit 0" "$?" "0"
 t_eq "and two rows" "$(jq -c '[.rows[].epoch]' "$T_TMP/r2.json")" "[7,8]"
 
+# By site: Contribution Score from the epochs' records, Rewards Paid from
+# the vault's Claimed events matched to the records' payees.
+qdp report --from 1970-01-08 --to 1970-01-12 --by site --format json > "$T_TMP/s.json" 2> "$T_TMP/s.err"
+t_eq "report --by site over the same period: exit 0" "$?" "0"
+t_diag "$(qdp report --from 1970-01-08 --to 1970-01-12 --by site 2>&1)"
+t_eq "contribution score per site: the vectors' scores of epochs 7-10 added up" \
+	"$(jq -r '.rows[] | select(.contribution_score != null) | "\(.site)=\(.contribution_score * 1e6 | round)"' "$T_TMP/s.json" | sort | paste -sd' ')" \
+	"$(jq -r '[.contribution[] | select(.epoch == "7" or .epoch == "8" or .epoch == "9" or .epoch == "10") | .records[]]
+		| group_by(.site)[] | "\(.[0].site | ltrimstr("site_"))=\([.[].score | tonumber] | add)"' "$CH_VECTORS" | sort | paste -sd' ')"
+t_eq "rewards paid per site: a 1.5 ETH (epoch 7), $(jq -r '.contribution[] | select(.epoch == "8") | .records[0].site' "$CH_VECTORS") 0.25 ETH (epoch 8), others 0" \
+	"$(jq -r '.rows[] | select(.rewards_paid_eth != null) | "\(.site)=\(.rewards_paid_eth)"' "$T_TMP/s.json" | sort | paste -sd' ')" \
+	"$(jq -r '[.contribution[] | select(.epoch == "7" or .epoch == "8" or .epoch == "9" or .epoch == "10") | .records[].site | ltrimstr("site_")] | unique[]' "$CH_VECTORS" |
+		while read -r site; do
+			case "$site" in
+			a) echo "a=1.5" ;;
+			"$(jq -r '.contribution[] | select(.epoch == "8") | .records[0].site | ltrimstr("site_")' "$CH_VECTORS")") echo "$site=0.25" ;;
+			*) echo "$site=0" ;;
+			esac
+		done | sort | paste -sd' ')"
+
 # anvil down: the store is still read, the chain's columns are unknown.
 ch_stop_node
 qdp -t 3 report --from 1970-01-08 --to 1970-01-12 --by epoch --format json > "$T_TMP/r3.json" 2>&1
@@ -146,6 +173,10 @@ t_eq "anvil down: exit 1 still (epoch 9's store disagrees with itself)" "$?" "1"
 t_eq "reconciled: unknown, unknown, no, unknown" "$(jq -r '[.rows[].reconciled] | join(",")' "$T_TMP/r3.json")" \
 	"unknown,unknown,no,unknown"
 t_match "epoch 7's detail says why" "$(jq -r '.rows[0].detail' "$T_TMP/r3.json")" "^ledger not asked: .*"
+qdp -t 3 report --from 1970-01-08 --to 1970-01-12 --by site --format json > "$T_TMP/s3.json" 2>&1
+t_eq "by site with anvil down: exit 0" "$?" "0"
+t_eq "rewards paid empty, and a note says why" \
+	"$(jq -r '[.rows[].rewards_paid_eth | tostring] | unique | join(",")' "$T_TMP/s3.json")" "null"
 t_eq "rewards unknown (null), with the error" \
 	"$(jq -r '.rows[0] | (.rewards_paid | tostring) + " " + (.rewards_error != null | tostring)' "$T_TMP/r3.json")" "null true"
 
