@@ -235,7 +235,7 @@ static double get_time(PGresult *r, int row, int col)
 #define N_EPOCH_COLS 7
 
 #define ROW_COLS EPOCH_COLS ", o.state, o.chain_id, o.sender, o.nonce, o.tx_hash, o.raw_tx, " \
-	"o.max_fee, o.max_priority_fee, o.gas_limit, o.attempts, o.last_error, o.block_number, " \
+	"o.max_fee, o.max_priority_fee, o.gas_limit, coalesce(o.attempts, 0), o.last_error, o.block_number, " \
 	"o.block_hash, o.gas_used, o.effective_gas_price, extract(epoch FROM o.sent_at), " \
 	"extract(epoch FROM o.last_sent_at), extract(epoch FROM o.confirmed_at), " \
 	"extract(epoch FROM o.updated_at)"
@@ -392,6 +392,18 @@ int chain_store_list(PGconn *c, long limit, struct chain_outbox_row **rows, size
 			 "JOIN epochs e USING (epoch) WHERE o.state <> 'confirmed' "
 			 "OR o.epoch IN (SELECT epoch FROM chain_outbox WHERE state = 'confirmed' "
 			 "ORDER BY epoch DESC LIMIT $1) ORDER BY o.epoch", &p, rows, n, err, errlen);
+}
+
+int chain_store_epochs_range(PGconn *c, int64_t first, int64_t last,
+			     struct chain_outbox_row **rows, size_t *n, char *err, size_t errlen)
+{
+	struct params p = { 0 };
+
+	p_fmt(&p, "%" PRId64, first);
+	p_fmt(&p, "%" PRId64, last);
+	return load_rows(c, "epochs", "SELECT " ROW_COLS " FROM epochs e "
+			 "LEFT JOIN chain_outbox o USING (epoch) WHERE e.epoch BETWEEN $1 AND $2 "
+			 "ORDER BY e.epoch", &p, rows, n, err, errlen);
 }
 
 int chain_store_row(PGconn *c, int64_t epoch, struct chain_outbox_row *row, bool *found,

@@ -67,6 +67,10 @@ struct chain_counts {
 };
 int chain_store_list(PGconn *c, long limit, struct chain_outbox_row **rows, size_t *n,
 		     struct chain_counts *counts, char *err, size_t errlen);
+/* Every closed epoch in FIRST..LAST with its outbox row, in epoch order;
+ * state is "" where the epoch has no outbox row. */
+int chain_store_epochs_range(PGconn *c, int64_t first, int64_t last,
+			     struct chain_outbox_row **rows, size_t *n, char *err, size_t errlen);
 /* One row; *found false when the epoch has none. */
 int chain_store_row(PGconn *c, int64_t epoch, struct chain_outbox_row *row, bool *found,
 		    char *err, size_t errlen);

@@ -892,7 +892,7 @@ int main(int argc, char **argv)
 			  "report, ingest, epoch)", cmd);
 	load_config();
 	if (!strcmp(cmd, "report"))
-		rc = cmd_report(argc, argv, G.conf.database);
+		rc = cmd_report(argc, argv, &G.conf, G.timeout_s);
 	else if (!strcmp(cmd, "chain"))
 		rc = quorate_chain_main(argc, argv, &G.conf, G.json, G.timeout_s);
 	else if (!strcmp(cmd, "ping"))

@@ -31,23 +31,34 @@ static double v_missing(const struct report_row *r, size_t o) { (void)o; return 
 static double v_opt(const struct report_row *r, size_t o) { return r->opt[o]; }
 
 /* Optional columns: read from TABLE when it exists (to_regclass), for the
- * groupings whose key SQL returns; empty otherwise.  SQL gets $1 = from,
- * $2 = to (Unix seconds) and returns (key text, value float8). */
+ * grouping BY, into row->opt[SLOT].  SQL returns (key text, value float8);
+ * with PERIOD it gets $1 = from, $2 = to (Unix seconds) and $3 =
+ * EpochLength, and reads the epochs whose period overlaps [from, to). */
 struct opt_column {
 	const char *table;
 	enum report_by by;
+	size_t slot;
+	bool period;
 	const char *sql;
 };
 /* The ledger names a site by its whole feature (site_a); the report, like
  * quorated's nodes table, by what follows the prefix (a). */
 #define LEDGER_SITE "regexp_replace(site, '^site_', '')"
+#define IN_PERIOD "r.epoch::numeric * $3 < $2::numeric AND (r.epoch::numeric + 1) * $3 > $1::numeric"
+enum { OPT_EARNED, OPT_SPENT, OPT_BALANCE, OPT_SCORE, OPT_REWARDS };
 static const struct opt_column opt_columns[] = {
-	{ "contrib_balances", BY_SITE,
+	{ "contrib_balances", BY_SITE, OPT_EARNED, false,
 	  "SELECT " LEDGER_SITE ", earned / 1e6 FROM contrib_balances" },
-	{ "contrib_balances", BY_SITE,
+	{ "contrib_balances", BY_SITE, OPT_SPENT, false,
 	  "SELECT " LEDGER_SITE ", spent / 1e6 FROM contrib_balances" },
-	{ "contrib_balances", BY_SITE,
+	{ "contrib_balances", BY_SITE, OPT_BALANCE, false,
 	  "SELECT " LEDGER_SITE ", balance / 1e6 FROM contrib_balances" },
+	{ "epoch_records", BY_SITE, OPT_SCORE, true,
+	  "SELECT " LEDGER_SITE ", sum(score) / 1e6 FROM epoch_records r WHERE " IN_PERIOD
+	  " GROUP BY 1" },
+	{ "contrib_epoch_nodes", BY_NODE, OPT_SCORE, true,
+	  "SELECT n.node, sum(r.score) / 1e6 FROM epoch_records r "
+	  "JOIN contrib_epoch_nodes n USING (epoch, idx) WHERE " IN_PERIOD " GROUP BY 1" },
 };
 
 const struct report_column report_columns[] = {
@@ -62,6 +73,8 @@ const struct report_column report_columns[] = {
 	{ "Credits Earned", "credits", "credits_earned", 2, v_opt, 0 },
 	{ "Credits Spent", "credits", "credits_spent", 2, v_opt, 1 },
 	{ "Credit Balance", "credits", "credit_balance", 2, v_opt, 2 },
+	{ "Contribution Score", NULL, "contribution_score", 6, v_opt, 3 },
+	{ "Rewards Paid", "ETH", "rewards_paid_eth", 6, v_opt, 4 },
 };
 const size_t report_ncolumns = sizeof(report_columns) / sizeof(report_columns[0]);
 
@@ -71,13 +84,13 @@ const char *report_by_name(enum report_by by)
 	return names[by];
 }
 
-static void note(struct report *r, const char *msg)
+void report_note(struct report *r, const char *msg)
 {
 	if (r->nnotes < sizeof(r->notes) / sizeof(r->notes[0]))
 		r->notes[r->nnotes++] = msg;
 }
 
-static struct report_row *row_get(struct report *r, const char *key)
+struct report_row *report_row_get(struct report *r, const char *key)
 {
 	struct report_row *n;
 
@@ -233,7 +246,7 @@ static int read_slurmdbd(struct report *r, const struct site_map *sites,
 			continue;
 		if (r->by == BY_ACCOUNT || r->by == BY_USER) {
 			const char *k = r->by == BY_ACCOUNT ? j->account : j->user;
-			struct report_row *row = row_get(r, k && *k ? k : "(none)");
+			struct report_row *row = report_row_get(r, k && *k ? k : "(none)");
 
 			if (!row)
 				goto fail_it;
@@ -253,7 +266,7 @@ static int read_slurmdbd(struct report *r, const struct site_map *sites,
 			goto fail_it;
 		while ((h = slurm_hostlist_shift(hl))) {
 			const char *k = r->by == BY_NODE ? h : site_of(sites, h);
-			struct report_row *row = row_get(r, k);
+			struct report_row *row = report_row_get(r, k);
 			bool first = true;
 
 			if (!row) {
@@ -319,11 +332,12 @@ static const char *group_of_job(const struct report *r, const struct job_ref *jo
 	return "(unknown)";
 }
 
-static int read_postgres(struct report *r, const char *conninfo, const struct site_map *sites,
-			 const struct job_ref *jobs, size_t njobs, char *err, size_t errlen)
+static int read_postgres(struct report *r, const char *conninfo, long epoch_length,
+			 const struct site_map *sites, const struct job_ref *jobs, size_t njobs,
+			 char *err, size_t errlen)
 {
 	PGconn *c = PQconnectdb(conninfo);
-	char from[32], to[32];
+	char from[32], to[32], len[32];
 	const char *p[] = { r->cluster, from, to };
 	PGresult *res = NULL;
 	int rv = -1;
@@ -335,6 +349,7 @@ static int read_postgres(struct report *r, const char *conninfo, const struct si
 	}
 	snprintf(from, sizeof(from), "%lld", (long long)r->from);
 	snprintf(to, sizeof(to), "%lld", (long long)r->to);
+	snprintf(len, sizeof(len), "%ld", epoch_length);
 	res = pq_exec(c, "SELECT o.job_id, n.node, o.outcome, count(*) "
 		      "FROM replica_outcomes o, unnest(o.nodes) AS n(node) "
 		      "WHERE o.cluster = $1 AND o.decided_at >= to_timestamp($2::bigint) "
@@ -349,7 +364,7 @@ static int read_postgres(struct report *r, const char *conninfo, const struct si
 		double n = strtod(PQgetvalue(res, i, 3), NULL);
 		const char *k = r->by == BY_NODE ? node : r->by == BY_SITE ? site_of(sites, node) :
 				group_of_job(r, jobs, njobs, id);
-		struct report_row *row = row_get(r, k && *k ? k : "(none)");
+		struct report_row *row = report_row_get(r, k && *k ? k : "(none)");
 
 		if (!row)
 			goto oom;
@@ -371,22 +386,28 @@ static int read_postgres(struct report *r, const char *conninfo, const struct si
 	PQclear(res);
 	res = NULL;
 	for (size_t o = 0; o < sizeof(opt_columns) / sizeof(opt_columns[0]); o++) {
-		if (opt_columns[o].by != r->by || !table_exists(c, opt_columns[o].table))
+		const struct opt_column *oc = &opt_columns[o];
+		const char *pp[] = { from, to, len };
+
+		if (oc->by != r->by || !table_exists(c, oc->table))
 			continue;
-		if (!(res = pq_exec(c, opt_columns[o].sql, 0, NULL)))
-			continue;
+		if (!(res = pq_exec(c, oc->sql, oc->period ? 3 : 0, oc->period ? pp : NULL))) {
+			snprintf(err, errlen, "database: %s: %s", oc->table, PQerrorMessage(c));
+			err[strcspn(err, "\n")] = '\0';
+			goto fail;
+		}
 		for (int i = 0; i < PQntuples(res); i++) {
-			struct report_row *row = row_get(r, PQgetvalue(res, i, 0));
+			struct report_row *row = report_row_get(r, PQgetvalue(res, i, 0));
 
 			if (!row)
 				goto oom;
-			row->opt[o] = strtod(PQgetvalue(res, i, 1), NULL);
+			row->opt[oc->slot] = strtod(PQgetvalue(res, i, 1), NULL);
 		}
 		PQclear(res);
 		res = NULL;
 	}
 	if (!table_exists(c, "contrib_balances"))
-		note(r, "Credits: no contrib_balances table in this database (schema 003).");
+		report_note(r, "Credits: no contrib_balances table in this database (schema 003).");
 	if (table_exists(c, "contrib_ledger")) {
 		res = pq_exec(c, "SELECT epoch::text, "
 			      "coalesce(sum(amount) FILTER (WHERE kind = 'earned'), 0) / 1e6, "
@@ -569,8 +590,9 @@ static int pick(const char *opt, const char *arg, const char *const *names, size
 	die_opt("%s: '%s' is not one of %s", opt, arg, allowed);
 }
 
-int cmd_report(int argc, char **argv, const char *database)
+int cmd_report(int argc, char **argv, const struct quorate_conf *conf, int timeout_s)
 {
+	const char *database = conf->database;
 	static const struct option opts[] = {
 		{ "from", required_argument, NULL, 'F' },
 		{ "to", required_argument, NULL, 'T' },
@@ -621,9 +643,20 @@ int cmd_report(int argc, char **argv, const char *database)
 		die_opt("--to: %s", err);
 	if (r.to <= r.from)
 		die_opt("--to: '%s' is not after --from '%s'", to, from);
-	if (r.by == BY_EPOCH)
-		die_opt("--by: 'epoch' needs the epochs table of schema 002_chain, "
-			"which this version does not read yet");
+	if (r.by == BY_EPOCH) {
+		/* Epochs are quorated's (one store per site), not one cluster's:
+		 * neither slurmctld nor slurmdbd is asked. */
+		if (out && !(f = fopen(out, "w"))) {
+			fprintf(stderr, "quorate: error: report: -o %s: %m\n", out);
+			return 1;
+		}
+		rv = report_by_epoch(&r, fmt, f, conf, timeout_s);
+		if ((f != stdout ? fclose(f) : fflush(f)) || rv < 0) {
+			fprintf(stderr, "quorate: error: report: %s: write failed\n", out ? out : "stdout");
+			rv = 1;
+		}
+		return rv;
+	}
 
 	slurm_init(NULL);
 	if (!cluster && slurm_load_ctl_conf((time_t)0, &ctl) == SLURM_SUCCESS && ctl->cluster_name)
@@ -636,20 +669,27 @@ int cmd_report(int argc, char **argv, const char *database)
 		goto fail;
 	}
 	if (site_map_load(&sites))
-		note(&r, "Sites: sinfo failed; nodes have site (unknown).");
+		report_note(&r, "Sites: sinfo failed; nodes have site (unknown).");
 	if (read_slurmdbd(&r, &sites, &jobs, &njobs, err, sizeof(err))) {
 		fprintf(stderr, "quorate: error: report: %s\n", err);
 		rv = 3;
 		goto fail;
 	}
 	if (database && *database) {
-		if (read_postgres(&r, database, &sites, jobs, njobs, err, sizeof(err))) {
+		if (read_postgres(&r, database, conf->epoch_length, &sites, jobs, njobs,
+				  err, sizeof(err))) {
 			fprintf(stderr, "quorate: error: report: %s\n", err);
 			rv = 3;
 			goto fail;
 		}
 	} else {
-		note(&r, "Replicas: no Database= in quorate.conf.");
+		report_note(&r, "Replicas: no Database= in quorate.conf.");
+	}
+	if (r.by == BY_SITE && database && *database &&
+	    report_rewards_by_site(&r, conf, timeout_s, err, sizeof(err))) {
+		fprintf(stderr, "quorate: error: report: %s\n", err);
+		rv = 3;
+		goto fail;
 	}
 	qsort(r.rows, r.nrows, sizeof(*r.rows), row_cmp);
 	if (out && !(f = fopen(out, "w"))) {

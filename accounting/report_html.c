@@ -12,7 +12,7 @@
 #include "report.h"
 #include "report_fmt.h"
 
-static const char css[] =
+const char report_html_css[] =
 	"body{font-family:sans-serif;margin:2em;color:#222}"
 	"h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.5em}"
 	"table{border-collapse:collapse;font-size:.9em}"
@@ -42,7 +42,7 @@ int report_write_html(FILE *f, const struct report *r)
 	report_iso_time(r->to, to, sizeof(to));
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>quorate report ", f);
 	report_xml_text(f, r->cluster);
-	fprintf(f, "</title>\n<style>%s</style></head><body>\n<h1>quorate report: cluster ", css);
+	fprintf(f, "</title>\n<style>%s</style></head><body>\n<h1>quorate report: cluster ", report_html_css);
 	report_xml_text(f, r->cluster);
 	fprintf(f, "</h1>\n<p>Period %s to %s, by %s.</p>\n", from, to, report_by_name(r->by));
 

@@ -91,6 +91,19 @@ int u256_add(struct u256 *r, const struct u256 *a, const struct u256 *b)
 	return carry ? -1 : 0;
 }
 
+int u256_sub(struct u256 *r, const struct u256 *a, const struct u256 *b)
+{
+	unsigned borrow = 0;
+
+	for (int i = 31; i >= 0; i--) {
+		unsigned d = (unsigned)a->be[i] - b->be[i] - borrow;
+
+		r->be[i] = (uint8_t)d;
+		borrow = (d >> 8) & 1;
+	}
+	return borrow ? -1 : 0;
+}
+
 int u256_mul_u32(struct u256 *r, const struct u256 *a, uint32_t m)
 {
 	uint64_t carry = 0;

@@ -33,6 +33,8 @@ int u256_cmp(const struct u256 *a, const struct u256 *b);	/* -1, 0, 1 */
 unsigned u256_bits(const struct u256 *x);
 /* r = a + b; -1 on overflow (r then undefined).  r may alias a or b. */
 int u256_add(struct u256 *r, const struct u256 *a, const struct u256 *b);
+/* r = a - b; -1 when b > a (r then undefined).  r may alias a or b. */
+int u256_sub(struct u256 *r, const struct u256 *a, const struct u256 *b);
 /* r = a * m; -1 on overflow. */
 int u256_mul_u32(struct u256 *r, const struct u256 *a, uint32_t m);
 /* r = a / d (d > 0), returns the remainder. */

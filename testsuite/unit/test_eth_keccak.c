@@ -152,6 +152,12 @@ static void test_u256(void **state)
 	assert_int_equal(u256_div_u32(&z, &x, 1000), 616);
 	u256_to_dec(&z, dec);
 	assert_string_equal(dec, "18446744073709551");
+	assert_int_equal(u256_sub(&z, &x, &y), 0);		/* 2^64 - 1: borrows over 8 bytes */
+	u256_to_dec(&z, dec);
+	assert_string_equal(dec, "18446744073709551615");
+	assert_int_equal(u256_sub(&z, &y, &x), -1);		/* below zero */
+	assert_int_equal(u256_sub(&z, &x, &x), 0);
+	assert_true(u256_is_zero(&z));
 
 	u256_from_u64(&x, 0);
 	u256_to_dec(&x, dec);
