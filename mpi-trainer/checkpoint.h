@@ -6,7 +6,10 @@
  * each rank's contribution so far, and the settings that fix the
  * trajectory.  The file is written beside the target and renamed over it;
  * the root attribute "complete" = 1 is the last thing written, so a file
- * without it was cut short and is refused.
+ * without it was cut short and is refused.  The file carries h5guard's
+ * header (magic, version, length, SHA-256) in its HDF5 user block, written
+ * and fsync'd before the rename; readers check it before libhdf5 parses a
+ * byte (h5guard.h).
  */
 #ifndef QUORATE_TRAIN_CHECKPOINT_H
 #define QUORATE_TRAIN_CHECKPOINT_H
@@ -70,11 +73,21 @@ int checkpoint_read(const char *path, const struct train_state *want,
 		    float *params, float *m, float *v, float *outer, char *err, size_t errlen);
 
 /* checkpoint_read() from a file image of LEN bytes in memory (HDF5's core
- * driver); NAME only names it in errors. */
+ * driver), checked against its quorate header first; NAME only names it in
+ * errors. */
 int checkpoint_read_image(const void *image, size_t len, const char *name,
 			  const struct train_state *want, const struct model_layout *lay,
 			  struct train_state *st, float *params, float *m, float *v,
 			  float *outer, char *err, size_t errlen);
+
+/* The same without the header check: libhdf5 parses whatever IMAGE holds.
+ * Only for fuzzing libhdf5 itself (testsuite/fuzz checkpoint-raw); never
+ * for a file from outside. */
+int checkpoint_read_image_unverified(const void *image, size_t len, const char *name,
+				     const struct train_state *want,
+				     const struct model_layout *lay, struct train_state *st,
+				     float *params, float *m, float *v, float *outer,
+				     char *err, size_t errlen);
 
 /* Whether SAVED may be resumed by a run with settings WANT; err says which
  * setting differs.  The world size may differ (not bit-identical then: the

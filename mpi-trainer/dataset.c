@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "dataset.h"
+#include "h5guard.h"
 
 #define IDX_MAX_COUNT 100000000u	/* samples */
 #define IDX_MAX_SIDE 65536u		/* rows, columns */
@@ -228,6 +229,36 @@ static int load_idx_pair(const char *dir, const char *prefix, struct dataset *ds
 	return 0;
 }
 
+/* Storage never written reads as the fill value, so a small file could
+ * announce (and make the loader allocate) up to 10^8 x 65536 x 65536
+ * bytes: the bytes stored must account for the bytes announced.  Filtered
+ * (compressed) chunks may hold less, but not below deflate's best ratio
+ * (about 1:1032). */
+#define H5_MAX_FILTER_RATIO 1100
+
+static int h5_check_storage(hid_t ds, const char *path, const char *name, uint64_t total,
+			    char *err, size_t errlen)
+{
+	hsize_t stored = H5Dget_storage_size(ds);
+	hid_t dcpl = H5Dget_create_plist(ds);
+	int filters = dcpl >= 0 ? H5Pget_nfilters(dcpl) : -1;
+
+	if (dcpl >= 0)
+		H5Pclose(dcpl);
+	if (filters < 0) {
+		set_err(err, errlen, "%s: cannot read the storage properties of %s", path, name);
+		return -1;
+	}
+	if (filters == 0 ? stored < total : stored < total / H5_MAX_FILTER_RATIO + 1) {
+		set_err(err, errlen, "%s: %s announces %llu bytes but stores %llu%s "
+			"(storage not written reads as fill values)", path, name,
+			(unsigned long long)total, (unsigned long long)stored,
+			filters ? " compressed" : "");
+		return -1;
+	}
+	return 0;
+}
+
 /* One uint8 dataset of the expected rank; dims[] receives its shape. */
 static int h5_read_u8(hid_t file, const char *path, const char *name, int rank,
 		      uint32_t dims[3], uint8_t **data, char *err, size_t errlen)
@@ -262,6 +293,8 @@ static int h5_read_u8(hid_t file, const char *path, const char *name, int rank,
 		dims[i] = (uint32_t)hd[i];
 		total *= hd[i];
 	}
+	if (h5_check_storage(ds, path, name, total, err, errlen))
+		goto fail;
 	*data = malloc(total);
 	if (!*data) {
 		set_err(err, errlen, "%s: out of memory for %s", path, name);
@@ -334,7 +367,19 @@ static int check_split_shapes(const char *name, const struct data_split *d,
 	return 0;
 }
 
-int dataset_load(const char *path, struct data_split *d, char *err, size_t errlen)
+/* HDF5's signature, at 0 or a power of two from 512 on (a user block). */
+static int is_hdf5(const uint8_t *image, size_t len)
+{
+	static const uint8_t sig[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
+
+	for (size_t at = 0; at + sizeof(sig) <= len; at = at ? 2 * at : 512)
+		if (!memcmp(image + at, sig, sizeof(sig)))
+			return 1;
+	return 0;
+}
+
+int dataset_load(const char *path, unsigned flags, struct data_split *d,
+		 char *err, size_t errlen)
 {
 	struct stat st;
 	int rv = -1;
@@ -349,22 +394,27 @@ int dataset_load(const char *path, struct data_split *d, char *err, size_t errle
 		    load_idx_pair(path, "t10k", &d->test, err, errlen))
 			goto fail;
 	} else {
-		hid_t file;
+		void *image;
+		size_t len;
 
-		H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-		if (H5Fis_hdf5(path) <= 0) {
-			set_err(err, errlen, "%s: neither a directory of IDX files nor an HDF5 file", path);
+		if (h5guard_read_file(path, &image, &len, err, errlen))
+			goto fail;
+		if (!h5guard_has_header(image, len) && !(flags & DATASET_HDF5_UNVERIFIED)) {
+			if (is_hdf5(image, len))
+				set_err(err, errlen, "%s: an HDF5 file not written by quorate-train "
+					"(no quorate header): `quorate-train convert "
+					"--hdf5-unverified --data %s --output FILE.h5` converts it, "
+					"--hdf5-unverified loads it as it is", path, path);
+			else
+				set_err(err, errlen, "%s: neither a directory of IDX files nor an "
+					"HDF5 file written by quorate-train (no quorate header)",
+					path);
+			free(image);
 			goto fail;
 		}
-		file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-		if (file < 0) {
-			set_err(err, errlen, "%s: cannot open the HDF5 file", path);
-			goto fail;
-		}
-		rv = load_h5_splits(file, path, d, err, errlen);
-		H5Fclose(file);
-		if (rv)
-			goto fail;
+		rv = dataset_load_hdf5_image(image, len, path, flags, d, err, errlen);
+		free(image);
+		return rv;
 	}
 	if (check_split_shapes(path, d, err, errlen))
 		goto fail;
@@ -375,34 +425,26 @@ fail:
 }
 
 int dataset_load_hdf5_image(const void *image, size_t len, const char *name,
-			    struct data_split *d, char *err, size_t errlen)
+			    unsigned flags, struct data_split *d, char *err, size_t errlen)
 {
-	hid_t fapl, file = -1;
+	hid_t file;
 	int rv = -1;
 
 	memset(d, 0, sizeof(*d));
-	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-	fapl = H5Pcreate(H5P_FILE_ACCESS);
-	/* the core driver reads from a copy of the image; nothing is written back */
-	if (fapl < 0 || H5Pset_fapl_core(fapl, 1 << 16, 0) < 0 ||
-	    H5Pset_file_image(fapl, (void *)image, len) < 0) {
-		set_err(err, errlen, "%s: cannot set up an in-memory HDF5 file", name);
-		goto out;
-	}
-	file = H5Fopen(name, H5F_ACC_RDONLY, fapl);
-	if (file < 0) {
-		set_err(err, errlen, "%s: not an HDF5 file image", name);
-		goto out;
-	}
+	/* libhdf5 sees only files quorate-train sealed (h5guard.h), unless the
+	 * caller accepts a foreign file: one with a header must still match. */
+	if ((h5guard_has_header(image, len) || !(flags & DATASET_HDF5_UNVERIFIED)) &&
+	    h5guard_verify(image, len, name, err, errlen))
+		return -1;
+	file = h5guard_open_image(image, len, name, err, errlen);
+	if (file < 0)
+		return -1;
 	if (load_h5_splits(file, name, d, err, errlen) ||
 	    check_split_shapes(name, d, err, errlen))
 		goto out;
 	rv = 0;
 out:
-	if (file >= 0)
-		H5Fclose(file);
-	if (fapl >= 0)
-		H5Pclose(fapl);
+	H5Fclose(file);
 	if (rv)
 		dataset_free(d);
 	return rv;
@@ -443,7 +485,7 @@ int dataset_write_hdf5(const char *path, const struct data_split *d,
 	const struct dataset *sets[2] = { &d->train, &d->test };
 	const char *groups[2] = { "train", "test" };
 	char tmp[4096];
-	hid_t file;
+	hid_t file, fcpl;
 	int rv = -1;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
@@ -451,7 +493,10 @@ int dataset_write_hdf5(const char *path, const struct data_split *d,
 		return -1;
 	}
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-	file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+	fcpl = h5guard_fcpl();
+	file = fcpl >= 0 ? H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT) : -1;
+	if (fcpl >= 0)
+		H5Pclose(fcpl);
 	if (file < 0) {
 		set_err(err, errlen, "%s: cannot create the HDF5 file", tmp);
 		return -1;
@@ -473,6 +518,10 @@ int dataset_write_hdf5(const char *path, const struct data_split *d,
 		goto fail;
 	}
 	file = -1;
+	if (h5guard_seal(tmp, err, errlen)) {
+		unlink(tmp);
+		return -1;
+	}
 	if (rename(tmp, path)) {
 		set_err(err, errlen, "%s: %s", path, strerror(errno));
 		unlink(tmp);

@@ -18,10 +18,13 @@ void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: quorate-train [OPTION]...             train (under srun: data parallel)\n"
-"       quorate-train convert --output FILE.h5 [--data DIR] [--limit N]\n"
+"       quorate-train convert --output FILE.h5 [--data PATH] [--limit N]\n"
+"                             [--hdf5-unverified]\n"
 "       quorate-train roofline [--model M] [--batch B] [--optimizer O] [--threads N]\n"
 "\n"
 "  --data PATH            IDX(.gz) directory or HDF5 file (default %s)\n"
+"  --hdf5-unverified      also load an HDF5 --data file not written by\n"
+"                         quorate-train (no SHA-256 header: unchecked)\n"
 "  --model mlp|cnn        network (default mlp)\n"
 "  --epochs E             epochs (default 10)\n"
 "  --batch B              global batch, split over the ranks (default 64)\n"
@@ -119,10 +122,12 @@ enum {
 	OPT_ADAPT_TARGET, OPT_ADAPT_MAX, OPT_OUTER_LR, OPT_OUTER_MOM, OPT_COMPRESS,
 	OPT_REBALANCE, OPT_REBALANCE_EVERY, OPT_STRAGGLER_THRESHOLD, OPT_STRAGGLER_ROUNDS,
 	OPT_PROBATION, OPT_SLOW_RANK, OPT_EVAL_STEPS, OPT_TIME_LIMIT, OPT_DEVICE,
+	OPT_HDF5_UNVERIFIED,
 };
 
 static const struct option train_longopts[] = {
 	{ "data", required_argument, NULL, OPT_DATA },
+	{ "hdf5-unverified", no_argument, NULL, OPT_HDF5_UNVERIFIED },
 	{ "model", required_argument, NULL, OPT_MODEL },
 	{ "epochs", required_argument, NULL, OPT_EPOCHS },
 	{ "batch", required_argument, NULL, OPT_BATCH },
@@ -216,6 +221,7 @@ int parse_train_options(int argc, char **argv, struct options *o,
 
 		switch (c) {
 		case OPT_DATA: o->data = optarg; break;
+		case OPT_HDF5_UNVERIFIED: o->hdf5_unverified = true; break;
 		case OPT_MODEL:
 			if (model_kind_parse(optarg, &o->model)) {
 				snprintf(err, errlen, "--model: '%s' is not a model (allowed: mlp, cnn)", optarg);

@@ -19,6 +19,7 @@
 
 struct options {
 	const char *data;
+	bool hdf5_unverified;		/* --hdf5-unverified: foreign HDF5 --data */
 	const char *checkpoint;
 	const char *metrics;
 	enum model_kind model;

@@ -254,7 +254,11 @@ static int setup(struct trainer *t, char *err, size_t errlen)
 	struct input_norm norm;
 	int local_batch, threads;
 
-	if (dataset_load(o->data, &t->data, err, errlen))
+	if (o->hdf5_unverified && t->c->rank == 0)
+		log_warning("--hdf5-unverified: an HDF5 --data file without a quorate header is "
+			 "parsed unchecked; Debian's libhdf5 1.10.8 can crash on a malformed one");
+	if (dataset_load(o->data, o->hdf5_unverified ? DATASET_HDF5_UNVERIFIED : 0, &t->data,
+			 err, errlen))
 		return -1;
 	dataset_limit(&t->data, o->limit);
 	if (o->batch < t->c->size) {

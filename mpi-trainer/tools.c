@@ -65,12 +65,14 @@ int train_convert_main(int argc, char **argv)
 		{ "data", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "limit", required_argument, NULL, 'l' },
+		{ "hdf5-unverified", no_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *data = DATASET_DEFAULT_DIR, *output = NULL;
 	struct data_split d;
 	char err[2048];
 	long limit = 0;
+	unsigned flags = 0;
 	int c;
 
 	optind = 1;
@@ -79,6 +81,7 @@ int train_convert_main(int argc, char **argv)
 		switch (c) {
 		case 'd': data = optarg; break;
 		case 'o': output = optarg; break;
+		case 'u': flags |= DATASET_HDF5_UNVERIFIED; break;
 		case 'l':
 			if (parse_count("convert", "--limit", optarg, 1, 100000000, &limit))
 				return 2;
@@ -93,7 +96,11 @@ int train_convert_main(int argc, char **argv)
 			"unexpected argument" : "--output FILE.h5 is required");
 		return 2;
 	}
-	if (dataset_load(data, &d, err, sizeof(err))) {
+	if (flags & DATASET_HDF5_UNVERIFIED)
+		fprintf(stderr, "quorate-train convert: warning: --hdf5-unverified: an HDF5 "
+			"--data file without a quorate header is parsed unchecked; Debian's "
+			"libhdf5 1.10.8 can crash on a malformed one\n");
+	if (dataset_load(data, flags, &d, err, sizeof(err))) {
 		fprintf(stderr, "quorate-train convert: error: %s\n", err);
 		return 1;
 	}

@@ -2,17 +2,25 @@
  * fuzz_checkpoint - libFuzzer target for the trainer's checkpoint reader
  * (checkpoint_read_image in mpi-trainer/checkpoint.c: the root attributes,
  * /params, /optim/m, /optim/v of a model's layout, /contribution per
- * rank, read through HDF5's core driver from the input as a file image).
+ * rank, read through HDF5's core driver from the input as a file image),
+ * through the integrity guard (h5guard.c) as quorate-train reads one.
  *
  * The layout is a tiny MLP (2x2 input, hidden 3 and 2, 2 classes: 29
  * parameters) so that a whole checkpoint fits in a few kilobytes.
  * Properties (abort on violation): a refused image names "fuzz.h5" in its
- * error and leaves no rank table; an accepted one has a world size in
- * 1..2^20 and, when it has a rank table, world-size entries of it (ASan
- * checks each is there).
+ * error and leaves no rank table; one the guard refuses is refused with
+ * the guard's own error (libhdf5 never saw it); an accepted one passed the
+ * guard, has a world size in 1..2^20 and, when it has a rank table,
+ * world-size entries of it (ASan checks each is there).
+ *
+ * Built with FUZZ_RAW (fuzz_checkpoint_raw.c, target checkpoint-raw, run
+ * only when named): checkpoint_read_image_unverified, no guard, so the
+ * inputs reach libhdf5, which has memory errors of its own on them
+ * (testsuite/fuzz/libhdf5-findings).
  *
  * QUORATE_FUZZ_WRITE_SEED=DIR (make-corpus): write seed checkpoints with
- * checkpoint_write, as quorate-train does, and exit.
+ * checkpoint_write, as quorate-train does (FUZZ_RAW: with their header
+ * zeroed, as the guard no longer matters), and exit.
  */
 #include "config.h"
 
@@ -22,6 +30,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "h5guard.h"
 #include "model.h"
 
 static struct model_layout lay;
@@ -90,6 +99,17 @@ static void write_seed(const char *dir, const char *name, int world, int with_v,
 		fprintf(stderr, "%s\n", err);
 		exit(1);
 	}
+#ifdef FUZZ_RAW
+	{
+		static const uint8_t zeros[H5GUARD_HEADER_LEN];
+		FILE *fp = fopen(path, "r+b");
+
+		if (!fp || fwrite(zeros, 1, sizeof(zeros), fp) != sizeof(zeros) || fclose(fp)) {
+			fprintf(stderr, "%s: cannot zero the header\n", path);
+			exit(1);
+		}
+	}
+#endif
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -118,11 +138,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[512] = "";
 	double sum = 0;
 
-	if (checkpoint_read_image(data, size, "fuzz.h5", NULL, &lay, &st, params, m, v,
-				  NULL, err, sizeof(err))) {
+#ifdef FUZZ_RAW
+	if (checkpoint_read_image_unverified(data, size, "fuzz.h5", NULL, &lay, &st, params, m,
+					     v, NULL, err, sizeof(err))) {
 		check(!strncmp(err, "fuzz.h5", 7) && st.ranks == NULL);
 		return 0;
 	}
+#else
+	char guard_err[512] = "";
+	int guarded = h5guard_verify(data, size, "fuzz.h5", guard_err, sizeof(guard_err)) == 0;
+
+	if (checkpoint_read_image(data, size, "fuzz.h5", NULL, &lay, &st, params, m, v,
+				  NULL, err, sizeof(err))) {
+		check(!strncmp(err, "fuzz.h5", 7) && st.ranks == NULL);
+		check(guarded || !strcmp(err, guard_err));
+		return 0;
+	}
+	check(guarded);
+#endif
 	check(st.world_size >= 1 && st.world_size <= 1 << 20);
 	if (st.ranks)
 		for (int r = 0; r < st.world_size; r++)

@@ -2,15 +2,23 @@
  * fuzz_h5data - libFuzzer target for the trainer's HDF5 data set loader
  * (dataset_load_hdf5_image in mpi-trainer/dataset.c: /train and /test
  * images and labels, read through HDF5's core driver from the input as a
- * file image, no temporary file).
+ * file image, no temporary file), through the integrity guard
+ * (h5guard.c) as quorate-train loads a data set.
  *
  * Properties (abort on violation): a refused image names "fuzz.h5" in its
- * error and leaves the split empty; an accepted one has images and labels
- * for every sample, images of one shape in both splits, every label below
- * DATASET_CLASSES.
+ * error and leaves the split empty; an input the guard refuses is refused
+ * with the guard's own error (libhdf5 never saw it); an accepted one
+ * passed the guard, has images and labels for every sample, images of one
+ * shape in both splits, every label below DATASET_CLASSES.
+ *
+ * Built with FUZZ_RAW (fuzz_h5data_raw.c, target h5data-raw, run only when
+ * named): no guard (DATASET_HDF5_UNVERIFIED on headerless seeds), so the
+ * inputs reach libhdf5, which has memory errors of its own on them
+ * (testsuite/fuzz/libhdf5-findings).
  *
  * QUORATE_FUZZ_WRITE_SEED=DIR (make-corpus): write the seed files, made by
- * dataset_write_hdf5 like `quorate-train convert`, and exit.
+ * dataset_write_hdf5 like `quorate-train convert` (FUZZ_RAW: with their
+ * header zeroed), and exit.
  */
 #include "config.h"
 
@@ -20,12 +28,33 @@
 #include <string.h>
 
 #include "dataset.h"
+#include "h5guard.h"
+
+#ifdef FUZZ_RAW
+#define LOAD_FLAGS DATASET_HDF5_UNVERIFIED
+#else
+#define LOAD_FLAGS 0u
+#endif
 
 static void check(int cond)
 {
 	if (!cond)
 		abort();
 }
+
+#ifdef FUZZ_RAW
+/* A raw seed: the user block zeroed, so the loader skips the guard. */
+static void zero_header(const char *path)
+{
+	static const uint8_t zeros[H5GUARD_HEADER_LEN];
+	FILE *fp = fopen(path, "r+b");
+
+	if (!fp || fwrite(zeros, 1, sizeof(zeros), fp) != sizeof(zeros) || fclose(fp)) {
+		fprintf(stderr, "%s: cannot zero the header\n", path);
+		exit(1);
+	}
+}
+#endif
 
 static void write_seed(const char *dir, const char *name, uint32_t ntrain, uint32_t ntest,
 		       uint32_t rows, uint32_t cols)
@@ -50,6 +79,9 @@ static void write_seed(const char *dir, const char *name, uint32_t ntrain, uint3
 		fprintf(stderr, "%s\n", err);
 		exit(1);
 	}
+#ifdef FUZZ_RAW
+	zero_header(path);
+#endif
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -76,11 +108,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct data_split d;
 	char err[512] = "";
 
-	if (dataset_load_hdf5_image(data, size, "fuzz.h5", &d, err, sizeof(err))) {
+	char guard_err[512] = "";
+	int guarded = h5guard_verify(data, size, "fuzz.h5", guard_err, sizeof(guard_err)) == 0;
+
+	if (dataset_load_hdf5_image(data, size, "fuzz.h5", LOAD_FLAGS, &d, err, sizeof(err))) {
 		check(!strncmp(err, "fuzz.h5", 7));
 		check(!d.train.images && !d.train.labels && !d.test.images && !d.test.labels);
+		if (!guarded && (!LOAD_FLAGS || h5guard_has_header(data, size)))
+			check(!strcmp(err, guard_err));
 		return 0;
 	}
+	check(guarded || (LOAD_FLAGS && !h5guard_has_header(data, size)));
 	check(d.train.count >= 1 && d.test.count >= 1);
 	check(d.train.rows == d.test.rows && d.train.cols == d.test.cols);
 	for (int s = 0; s < 2; s++) {

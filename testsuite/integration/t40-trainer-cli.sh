@@ -79,6 +79,36 @@ t_match "convert writes the HDF5 file" "$out" "2000 training and 2000 test image
 t_eq "training from HDF5 gives the IDX run's digest" \
 	"$("$S" --data "$T_TMP/fm.h5" $small 2>/dev/null | digest)" "$d_serial"
 
+# The integrity guard: libhdf5 parses only files quorate-train sealed.
+check_error() {	# NAME EXPECTED-REGEX ARGS...: exit status 1 and the message
+	local name=$1 want=$2 out status
+	shift 2
+	out=$("$S" "$@" 2>&1)
+	status=$?
+	if [ "$status" = 1 ] && printf '%s' "$out" | grep -Eq -- "$want"; then
+		t_pass "$name"
+	else
+		t_fail "$name" "exit $status" "$out"
+	fi
+}
+t_eq "the file begins with the quorate header" "$(head -c 16 "$T_TMP/fm.h5")" "quorate-train h5"
+cp "$T_TMP/fm.h5" "$T_TMP/changed.h5"
+b=$(od -An -tu1 -j 100000 -N 1 "$T_TMP/fm.h5" | tr -d ' ')
+printf "\\$(printf '%03o' $(((b + 1) % 256)))" |	# one pixel, one more
+	dd of="$T_TMP/changed.h5" bs=1 seek=100000 conv=notrunc status=none
+t_fails "the copy differs" cmp -s "$T_TMP/fm.h5" "$T_TMP/changed.h5"
+check_error "a changed byte is refused before libhdf5 parses it" \
+	"$T_TMP/changed.h5: digest mismatch: the file was changed or truncated" \
+	--data "$T_TMP/changed.h5" $small
+h5unjam -i "$T_TMP/fm.h5" -o "$T_TMP/foreign.h5" > /dev/null
+check_error "an HDF5 file of another tool is refused" \
+	"foreign.h5: an HDF5 file not written by quorate-train \\(no quorate header\\)" \
+	--data "$T_TMP/foreign.h5" $small
+out=$("$S" --data "$T_TMP/foreign.h5" --hdf5-unverified $small 2>&1)
+t_match "--hdf5-unverified loads it with a warning" "$out" \
+	"warning: --hdf5-unverified: .* libhdf5 1.10.8 can crash"
+t_eq "and trains to the same digest" "$(printf '%s\n' "$out" | digest)" "$d_serial"
+
 # A NaN gradient (--fault-nan mocks a broken rank): left out and counted.
 m=$T_TMP/fault.jsonl
 out=$("$S" $small --fault-nan 0:5 --metrics "$m" 2>&1)

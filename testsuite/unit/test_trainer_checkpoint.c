@@ -1,7 +1,9 @@
 /* Unit tests for mpi-trainer/checkpoint.c: a round trip keeps every bit of
  * the parameters, optimizer state, position, generator and contributions;
- * a file without the completion mark, a file of another run, and a file
- * that is not HDF5 are refused with a message that says why. */
+ * a file without the completion mark, a file of another run, a file
+ * that is not HDF5, and files failing the integrity guard (h5guard.c:
+ * changed, truncated, no quorate header) are refused with a message that
+ * says why; an image reads as the file does. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <hdf5.h>
 
 #include "checkpoint.h"
+#include "h5guard.h"
 #include "model.h"
 #include "rng.h"
 
@@ -155,11 +158,18 @@ static void test_incomplete_refused(void **state)
 
 	assert_int_equal(checkpoint_write(f->path, &f->st, &f->lay, f->p, f->m, f->v, NULL,
 					  f->err, sizeof(f->err)), 0);
-	/* What a writer killed before its last attribute leaves behind. */
+	/* Changed by libhdf5 after sealing: the guard refuses it. */
 	file = H5Fopen(f->path, H5F_ACC_RDWR, H5P_DEFAULT);
 	assert_true(file >= 0);
 	assert_true(H5Adelete(file, "complete") >= 0);
 	H5Fclose(file);
+	assert_int_equal(checkpoint_read(f->path, NULL, &f->lay, &got, p, p, p, NULL,
+					 f->err, sizeof(f->err)), -1);
+	if (!strstr(f->err, "digest mismatch") && !strstr(f->err, "truncated or extended"))
+		fail_msg("%s", f->err);
+	/* Sealed again, it is what a writer without its last attribute would
+	 * leave: the completion mark, checked behind the guard, refuses it. */
+	assert_int_equal(h5guard_seal(f->path, f->err, sizeof(f->err)), 0);
 	assert_int_equal(checkpoint_read(f->path, NULL, &f->lay, &got, p, p, p, NULL,
 					 f->err, sizeof(f->err)), -1);
 	assert_non_null(strstr(f->err, "incomplete checkpoint"));
@@ -175,7 +185,89 @@ static void test_incomplete_refused(void **state)
 	}
 	assert_int_equal(checkpoint_read(f->path, NULL, &f->lay, &got, p, p, p, NULL,
 					 f->err, sizeof(f->err)), -1);
-	assert_non_null(strstr(f->err, "not an HDF5 checkpoint"));
+	assert_non_null(strstr(f->err, "not written by quorate-train (no quorate header)"));
+	free(p);
+}
+
+static uint8_t *read_whole(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	uint8_t *buf;
+	long n;
+
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	assert_true(n > 0);
+	rewind(fp);
+	buf = malloc((size_t)n);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void write_whole(const char *path, const void *buf, size_t len)
+{
+	FILE *fp = fopen(path, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(buf, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* checkpoint_read on PATH must fail, naming it and saying WANT. */
+static void expect_refused(struct fixture *f, const char *path, float *p, const char *want)
+{
+	struct train_state got;
+
+	assert_int_equal(checkpoint_read(path, NULL, &f->lay, &got, p, p, p, NULL,
+					 f->err, sizeof(f->err)), -1);
+	if (!strstr(f->err, want) || !strstr(f->err, path))
+		fail_msg("error '%s' does not say '%s' about %s", f->err, want, path);
+	assert_null(got.ranks);
+}
+
+/* The guard on checkpoints (always required): a byte changed, the file
+ * cut, the header gone; the in-memory image reads like the file. */
+static void test_guard(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = f->lay.nparams, len;
+	float *p = calloc(n, sizeof(float));
+	struct train_state got;
+	char bad[160];
+	uint8_t *image;
+
+	assert_int_equal(checkpoint_write(f->path, &f->st, &f->lay, f->p, f->m, f->v, NULL,
+					  f->err, sizeof(f->err)), 0);
+	image = read_whole(f->path, &len);
+	assert_memory_equal(image, H5GUARD_MAGIC, H5GUARD_MAGIC_LEN);
+	assert_int_equal(checkpoint_read_image(image, len, "mem.h5", &f->st, &f->lay, &got,
+					       p, p, p, NULL, f->err, sizeof(f->err)), 0);
+	assert_memory_equal(p, f->v, n * sizeof(float));	/* the last read: v into p */
+	train_state_free(&got);
+	snprintf(bad, sizeof(bad), "%s/bad.h5", f->dir);
+	/* a parameter's bit flipped, near the end */
+	image[len - 8] ^= 0x10;
+	write_whole(bad, image, len);
+	expect_refused(f, bad, p, "digest mismatch: the file was changed or truncated");
+	assert_int_equal(checkpoint_read_image(image, len, "mem.h5", NULL, &f->lay, &got,
+					       p, p, p, NULL, f->err, sizeof(f->err)), -1);
+	assert_non_null(strstr(f->err, "mem.h5: digest mismatch"));
+	image[len - 8] ^= 0x10;
+	/* truncated, as a full disk would leave a copy */
+	write_whole(bad, image, len / 2);
+	expect_refused(f, bad, p, "truncated or extended");
+	/* the HDF5 file without its user block: what another tool writes */
+	write_whole(bad, image + H5GUARD_USERBLOCK, len - H5GUARD_USERBLOCK);
+	expect_refused(f, bad, p, "not written by quorate-train (no quorate header)");
+	/* the header zeroed */
+	memset(image, 0, H5GUARD_HEADER_LEN);
+	write_whole(bad, image, len);
+	expect_refused(f, bad, p, "no quorate header");
+	free(image);
 	free(p);
 }
 
@@ -228,6 +320,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incomplete_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_run_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guard, setup, teardown),
 	};
 
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);

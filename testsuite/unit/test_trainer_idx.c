@@ -1,6 +1,9 @@
 /* Unit tests for mpi-trainer/dataset.c: IDX and IDX.gz parsing, the errors
- * for truncated and corrupt files, the HDF5 round trip, and the real
- * Fashion-MNIST files from Debian's dataset-fashion-mnist. */
+ * for truncated and corrupt files, a header announcing 805 MB without the
+ * data, the HDF5 round trip, the integrity guard in front of libhdf5
+ * (h5guard.c: tampered, truncated, foreign files), a data set announcing
+ * storage it does not hold, and the real Fashion-MNIST files from Debian's
+ * dataset-fashion-mnist. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -9,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -16,6 +21,7 @@
 #include <zlib.h>
 
 #include "dataset.h"
+#include "h5guard.h"
 
 struct fixture {
 	char dir[64];
@@ -121,7 +127,7 @@ static void test_load_plain_and_gz(void **state)
 		char cmd[128];
 
 		write_set(f, 10, gz);
-		assert_int_equal(dataset_load(f->dir, &d, f->err, sizeof(f->err)), 0);
+		assert_int_equal(dataset_load(f->dir, 0, &d, f->err, sizeof(f->err)), 0);
 		assert_int_equal(d.train.count, 10);
 		assert_int_equal(d.train.rows, 4);
 		assert_int_equal(d.train.cols, 3);
@@ -230,7 +236,7 @@ static void test_set_errors(void **state)
 	char path[256];
 
 	/* No files at all: names the file and the Debian package. */
-	assert_int_equal(dataset_load(f->dir, &d, f->err, sizeof(f->err)), -1);
+	assert_int_equal(dataset_load(f->dir, 0, &d, f->err, sizeof(f->err)), -1);
 	assert_non_null(strstr(f->err, "train-images-idx3-ubyte"));
 	assert_non_null(strstr(f->err, "dataset-fashion-mnist"));
 
@@ -241,19 +247,19 @@ static void test_set_errors(void **state)
 	labels[3] = 10;
 	path_of(f, "train-labels-idx1-ubyte", path, sizeof(path));
 	write_file(path, buf, make_idx(buf, 1, ldims, labels, 10), false);
-	assert_int_equal(dataset_load(f->dir, &d, f->err, sizeof(f->err)), -1);
+	assert_int_equal(dataset_load(f->dir, 0, &d, f->err, sizeof(f->err)), -1);
 	assert_non_null(strstr(f->err, "label 10 of sample 3 is out of range"));
 
 	/* Fewer labels than images. */
 	ldims[0] = 9;
 	write_file(path, buf, make_idx(buf, 1, ldims, labels, 9), false);
-	assert_int_equal(dataset_load(f->dir, &d, f->err, sizeof(f->err)), -1);
+	assert_int_equal(dataset_load(f->dir, 0, &d, f->err, sizeof(f->err)), -1);
 	assert_non_null(strstr(f->err, "9 labels for the 10 images"));
 
 	/* Neither a directory nor HDF5. */
-	assert_int_equal(dataset_load(path, &d, f->err, sizeof(f->err)), -1);
+	assert_int_equal(dataset_load(path, 0, &d, f->err, sizeof(f->err)), -1);
 	assert_non_null(strstr(f->err, "neither a directory of IDX files nor an HDF5 file"));
-	assert_int_equal(dataset_load("/nonexistent/x", &d, f->err, sizeof(f->err)), -1);
+	assert_int_equal(dataset_load("/nonexistent/x", 0, &d, f->err, sizeof(f->err)), -1);
 	assert_non_null(strstr(f->err, "No such file"));
 }
 
@@ -264,10 +270,10 @@ static void test_hdf5_round_trip(void **state)
 	char path[256];
 
 	write_set(f, 16, true);
-	assert_int_equal(dataset_load(f->dir, &a, f->err, sizeof(f->err)), 0);
+	assert_int_equal(dataset_load(f->dir, 0, &a, f->err, sizeof(f->err)), 0);
 	path_of(f, "data.h5", path, sizeof(path));
 	assert_int_equal(dataset_write_hdf5(path, &a, f->err, sizeof(f->err)), 0);
-	assert_int_equal(dataset_load(path, &b, f->err, sizeof(f->err)), 0);
+	assert_int_equal(dataset_load(path, 0, &b, f->err, sizeof(f->err)), 0);
 	assert_int_equal(b.train.count, a.train.count);
 	assert_int_equal(b.test.count, a.test.count);
 	assert_int_equal(b.train.rows, 4);
@@ -283,13 +289,238 @@ static void test_hdf5_round_trip(void **state)
 		struct data_split d;
 		hid_t file;
 
+		hid_t fcpl = h5guard_fcpl();
+
 		path_of(f, "empty.h5", path, sizeof(path));
-		file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+		file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
 		assert_true(file >= 0);
 		H5Fclose(file);
-		assert_int_equal(dataset_load(path, &d, f->err, sizeof(f->err)), -1);
+		H5Pclose(fcpl);
+		assert_int_equal(h5guard_seal(path, f->err, sizeof(f->err)), 0);
+		assert_int_equal(dataset_load(path, 0, &d, f->err, sizeof(f->err)), -1);
 		assert_non_null(strstr(f->err, "no dataset /train/images"));
 	}
+}
+
+/* fuzz_idx's first finding: 16 bytes announcing 67108864 x 3 x 4 images
+ * (805 MB) and no data.  In a child whose address space may grow by at
+ * most 256 MiB, idx_read must say the file is truncated: an allocation
+ * of the announced size fails there (the old reader reported "out of
+ * memory", or under ASan died). */
+static void test_idx_huge_header_no_data(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t hdr[16] = {
+		0, 0, 0x08, 3, 0x04, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 4,
+	};
+	char path[256];
+	pid_t pid;
+	int status;
+
+	path_of(f, "huge-idx3-ubyte", path, sizeof(path));
+	write_file(path, hdr, sizeof(hdr), false);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		unsigned long long vm_kb = 0;
+		char line[256];
+		FILE *fp = fopen("/proc/self/status", "r");
+		struct rlimit rl;
+		uint32_t dims[3];
+		uint8_t *out = (uint8_t *)1;
+		int rc;
+
+		while (fp && fgets(line, sizeof(line), fp))
+			if (sscanf(line, "VmSize: %llu kB", &vm_kb) == 1)
+				break;
+		if (fp)
+			fclose(fp);
+		if (!vm_kb)
+			_exit(3);
+		rl.rlim_cur = rl.rlim_max = (rlim_t)(vm_kb * 1024 + (256ull << 20));
+		if (setrlimit(RLIMIT_AS, &rl))
+			_exit(4);
+		rc = idx_read(path, 3, dims, &out, f->err, sizeof(f->err));
+		if (rc != -1 || out != NULL) {
+			fprintf(stderr, "idx_read returned %d\n", rc);
+			_exit(1);
+		}
+		if (!strstr(f->err, "truncated: the header promises 805306368 bytes of data, "
+			    "the file has 0")) {
+			fprintf(stderr, "error: %s\n", f->err);
+			_exit(2);
+		}
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("the child reading the 805 MB header failed (status 0x%x)", status);
+}
+
+static size_t read_whole(const char *path, uint8_t **out)
+{
+	FILE *fp = fopen(path, "rb");
+	long len;
+
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	len = ftell(fp);
+	assert_true(len > 0);
+	rewind(fp);
+	*out = malloc((size_t)len);
+	assert_non_null(*out);
+	assert_int_equal(fread(*out, 1, (size_t)len, fp), (size_t)len);
+	fclose(fp);
+	return (size_t)len;
+}
+
+/* dataset_load on PATH must fail with an error naming PATH and saying WANT. */
+static void expect_load_error(struct fixture *f, const char *path, unsigned flags,
+			      const char *want)
+{
+	struct data_split d;
+
+	assert_int_equal(dataset_load(path, flags, &d, f->err, sizeof(f->err)), -1);
+	if (!strstr(f->err, want) || !strstr(f->err, path))
+		fail_msg("error '%s' does not say '%s' about %s", f->err, want, path);
+	assert_null(d.train.images);
+	assert_null(d.test.labels);
+}
+
+/* The guard: a sealed file loads; a changed byte anywhere after the user
+ * block, a truncated file, a foreign HDF5 file and a changed header are
+ * refused before libhdf5 parses them. */
+static void test_hdf5_guard(void **state)
+{
+	struct fixture *f = *state;
+	struct data_split a, b;
+	char path[256], bad[256];
+	uint8_t *image;
+	size_t len;
+
+	write_set(f, 16, false);
+	assert_int_equal(dataset_load(f->dir, 0, &a, f->err, sizeof(f->err)), 0);
+	path_of(f, "data.h5", path, sizeof(path));
+	assert_int_equal(dataset_write_hdf5(path, &a, f->err, sizeof(f->err)), 0);
+	len = read_whole(path, &image);
+	assert_true(len > H5GUARD_USERBLOCK);
+	assert_memory_equal(image, H5GUARD_MAGIC, H5GUARD_MAGIC_LEN);
+	assert_memory_equal(image + H5GUARD_USERBLOCK, "\x89HDF\r\n\x1a\n", 8);
+	assert_int_equal(h5guard_verify(image, len, "x", f->err, sizeof(f->err)), 0);
+	assert_int_equal(dataset_load_hdf5_image(image, len, "mem.h5", 0, &b, f->err,
+						 sizeof(f->err)), 0);
+	assert_memory_equal(b.train.images, a.train.images, 16 * 12);
+	dataset_free(&b);
+
+	/* One byte changed, in the superblock, in the middle, the last. */
+	path_of(f, "bad.h5", bad, sizeof(bad));
+	{
+		size_t at[3] = { H5GUARD_USERBLOCK + 20, len / 2, len - 1 };
+
+		for (int i = 0; i < 3; i++) {
+			image[at[i]] ^= 0x01;
+			write_file(bad, image, len, false);
+			expect_load_error(f, bad, 0,
+					  "digest mismatch: the file was changed or truncated");
+			/* --hdf5-unverified does not waive a header's check */
+			expect_load_error(f, bad, DATASET_HDF5_UNVERIFIED, "digest mismatch");
+			assert_int_equal(dataset_load_hdf5_image(image, len, "mem.h5", 0, &b,
+								 f->err, sizeof(f->err)), -1);
+			assert_non_null(strstr(f->err, "mem.h5: digest mismatch"));
+			image[at[i]] ^= 0x01;
+		}
+	}
+	/* Truncated: by one byte, to the user block, inside the header. */
+	write_file(bad, image, len - 1, false);
+	expect_load_error(f, bad, 0, "truncated or extended");
+	write_file(bad, image, H5GUARD_USERBLOCK, false);
+	expect_load_error(f, bad, 0, "truncated or extended");
+	write_file(bad, image, 100, false);
+	expect_load_error(f, bad, 0, "truncated: 100 bytes");
+	/* The header's digest changed, or its version. */
+	image[40] ^= 0x80;
+	write_file(bad, image, len, false);
+	expect_load_error(f, bad, 0, "digest mismatch");
+	image[40] ^= 0x80;
+	image[16] = 2;
+	write_file(bad, image, len, false);
+	expect_load_error(f, bad, 0, "quorate header version 2, this quorate-train reads 1");
+	image[16] = 1;
+	/* No header: the same HDF5 file without its user block (what another
+	 * tool writes) is refused, and loads with DATASET_HDF5_UNVERIFIED. */
+	write_file(bad, image + H5GUARD_USERBLOCK, len - H5GUARD_USERBLOCK, false);
+	expect_load_error(f, bad, 0, "not written by quorate-train (no quorate header)");
+	assert_int_equal(dataset_load_hdf5_image(image + H5GUARD_USERBLOCK,
+						 len - H5GUARD_USERBLOCK, "mem.h5", 0, &b,
+						 f->err, sizeof(f->err)), -1);
+	assert_non_null(strstr(f->err, "mem.h5: not written by quorate-train (no quorate header)"));
+	assert_int_equal(dataset_load(bad, DATASET_HDF5_UNVERIFIED, &b, f->err,
+				      sizeof(f->err)), 0);
+	assert_int_equal(b.train.count, 16);
+	assert_memory_equal(b.test.labels, a.test.labels, 16);
+	dataset_free(&b);
+	/* HDF5's signature and then garbage: refused by the guard as not
+	 * written by quorate-train, never parsed. */
+	write_file(bad, "\x89HDF\r\n\x1a\ngarbage", 15, false);
+	expect_load_error(f, bad, 0, "no quorate header");
+	free(image);
+	dataset_free(&a);
+}
+
+/* A sealed file (the guard passes) whose /train/images announces
+ * 100000 x 256 x 256 bytes with no storage written: refused before the
+ * 6.5 GB allocation, naming the data set. */
+static void test_hdf5_unallocated_storage(void **state)
+{
+	struct fixture *f = *state;
+	struct data_split d;
+	hsize_t idims[3] = { 100000, 256, 256 }, ldims[1] = { 100000 };
+	hsize_t small[3] = { 2, 4, 3 }, slab[1] = { 2 };
+	uint8_t pixels[24] = { 0 }, labels[2] = { 1, 2 };
+	char path[256];
+	hid_t fcpl = h5guard_fcpl(), file, lcpl, space, ds;
+
+	path_of(f, "hollow.h5", path, sizeof(path));
+	assert_true(fcpl >= 0);
+	file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+	assert_true(file >= 0);
+	lcpl = H5Pcreate(H5P_LINK_CREATE);
+	assert_true(H5Pset_create_intermediate_group(lcpl, 1) >= 0);
+	/* /train: images created, never written; labels written */
+	space = H5Screate_simple(3, idims, NULL);
+	ds = H5Dcreate2(file, "/train/images", H5T_STD_U8LE, space, lcpl, H5P_DEFAULT,
+			H5P_DEFAULT);
+	assert_true(ds >= 0);
+	H5Dclose(ds);
+	H5Sclose(space);
+	space = H5Screate_simple(1, ldims, NULL);
+	ds = H5Dcreate2(file, "/train/labels", H5T_STD_U8LE, space, lcpl, H5P_DEFAULT,
+			H5P_DEFAULT);
+	assert_true(ds >= 0);
+	H5Dclose(ds);
+	H5Sclose(space);
+	/* /test: whole */
+	space = H5Screate_simple(3, small, NULL);
+	ds = H5Dcreate2(file, "/test/images", H5T_STD_U8LE, space, lcpl, H5P_DEFAULT,
+			H5P_DEFAULT);
+	assert_true(H5Dwrite(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, pixels) >= 0);
+	H5Dclose(ds);
+	H5Sclose(space);
+	space = H5Screate_simple(1, slab, NULL);
+	ds = H5Dcreate2(file, "/test/labels", H5T_STD_U8LE, space, lcpl, H5P_DEFAULT,
+			H5P_DEFAULT);
+	assert_true(H5Dwrite(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels) >= 0);
+	H5Dclose(ds);
+	H5Sclose(space);
+	H5Pclose(lcpl);
+	H5Fclose(file);
+	H5Pclose(fcpl);
+	assert_int_equal(h5guard_seal(path, f->err, sizeof(f->err)), 0);
+	assert_int_equal(dataset_load(path, 0, &d, f->err, sizeof(f->err)), -1);
+	if (!strstr(f->err, "/train/images announces 6553600000 bytes but stores 0"))
+		fail_msg("%s", f->err);
+	assert_non_null(strstr(f->err, path));
+	assert_null(d.train.images);
 }
 
 /* The real files of Debian's dataset-fashion-mnist (a build dependency). */
@@ -299,7 +530,7 @@ static void test_fashion_mnist(void **state)
 	struct data_split d;
 	uint64_t sum = 0;
 
-	if (dataset_load(DATASET_DEFAULT_DIR, &d, f->err, sizeof(f->err)))
+	if (dataset_load(DATASET_DEFAULT_DIR, 0, &d, f->err, sizeof(f->err)))
 		fail_msg("%s (apt-get install dataset-fashion-mnist)", f->err);
 	assert_int_equal(d.train.count, 60000);
 	assert_int_equal(d.test.count, 10000);
@@ -322,7 +553,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idx_huge_header_no_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hdf5_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hdf5_guard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hdf5_unallocated_storage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fashion_mnist, setup, teardown),
 	};
 
