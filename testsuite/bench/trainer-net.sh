@@ -3,6 +3,7 @@
 # measured in one run on a private virtual cluster (not part of scripts/check).
 #
 # Usage: testsuite/bench/trainer-net.sh [--quick] [--cap SECONDS] [--out DIR]
+#            [--parts 1,2,3,4] [--profiles perfect,good,...] [--ranks 2,4]
 #
 #  1. allreduce-bench: ring, rd, hier, MPI_Allreduce and the cost model's
 #     choice (auto) for 4 KiB .. 64 MiB on 2 ranks (-N2 -n2) and 4 ranks
@@ -17,6 +18,8 @@
 #  4. Stragglers: CNN, 2 ranks, rank 1 three times slower (--slow-rank 1:3):
 #     epoch seconds with and without --rebalance.
 # --quick: 2 ranks only in (1), profiles perfect and poor in (2), no (3).
+# --parts, --profiles, --ranks: run only those (parts, profiles of (2),
+# rank counts of (1)), e.g. to complete a --quick run.
 #
 # CSV files and a summary (summary.txt) in DIR (default testsuite/logs/bench-trainer-net).
 set -uo pipefail
@@ -24,18 +27,27 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${QUORATE_BUILDDIR:-$top}
 T=$build/mpi-trainer/quorate-train
-quick=0 cap=240
+quick=0 cap=240 parts= profiles= ranks=
 out=$build/testsuite/logs/bench-trainer-net
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) quick=1 ;;
 	--cap) cap=$2; shift ;;
 	--out) out=$2; shift ;;
-	-h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "trainer-net.sh: unknown option '$1' (allowed: --quick, --cap S, --out DIR)" >&2; exit 2 ;;
+	--parts) parts=$(tr ',' ' ' <<<"$2"); shift ;;
+	--profiles) profiles=$(tr ',' ' ' <<<"$2"); shift ;;
+	--ranks) ranks=$(tr ',' ' ' <<<"$2"); shift ;;
+	-h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "trainer-net.sh: unknown option '$1' (allowed: --quick, --cap S, --out DIR, --parts L, --profiles L, --ranks L)" >&2; exit 2 ;;
 	esac
 	shift
 done
+if [ "$quick" = 1 ]; then
+	: "${parts:=1 2 4}" "${profiles:=perfect poor}" "${ranks:=2}"
+else
+	: "${parts:=1 2 3 4}" "${profiles:=perfect good average poor unstable}" "${ranks:=2 4}"
+fi
+part() { [[ " $parts " == *" $1 "* ]]; }
 [ -x "$T" ] || { echo "trainer-net.sh: $T is not built (scripts/build)" >&2; exit 1; }
 command -v jq >/dev/null || { echo "trainer-net.sh: jq missing: apt-get install jq" >&2; exit 1; }
 mkdir -p "$out"
@@ -56,9 +68,10 @@ run() {	# LOG SRUN-ARGS... : srun, output to LOG.out / LOG.err
 	timeout 3600 srun --mpi=pmix "$@" > "$log.out" 2> "$log.err"
 }
 
-say "== 1. all-reduce algorithms (median of rounds; auto = the cost model's choice)"
-for shape in "-N2 -n2" "-N2 -n4"; do
-	[ "$quick" = 1 ] && [ "$shape" = "-N2 -n4" ] && continue
+part 1 && say "== 1. all-reduce algorithms (median of rounds; auto = the cost model's choice)"
+for n in $ranks; do
+	part 1 || break
+	shape="-N2 -n$n"
 	name=allreduce-$(echo "$shape" | tr -d ' -')
 	run "$out/$name" $shape "$T" allreduce-bench
 	cp "$out/$name.out" "$out/$name.csv"
@@ -70,11 +83,10 @@ done
 tta() { jq -s '[.[] | select(.event=="eval" and .test_acc >= 0.85)] | .[0].train_seconds // empty' "$1"; }
 final_acc() { jq -r 'select(.event=="final") | .test_acc' "$1"; }
 
-say "== 2. time to 0.85 test accuracy, MLP, 4 ranks on 4 nodes (training seconds)"
-echo "profile,mode,seconds_to_0.85,reached,final_test_acc,steps" > "$out/time-to-accuracy.csv"
-profiles="perfect good average poor unstable"
-[ "$quick" = 1 ] && profiles="perfect poor"
+part 2 && say "== 2. time to 0.85 test accuracy, MLP, 4 ranks on 4 nodes (training seconds)"
+part 2 && echo "profile,mode,seconds_to_0.85,reached,final_test_acc,steps" > "$out/time-to-accuracy.csv"
 for p in $profiles; do
+	part 2 || break
 	for mode in sync adapt; do
 		m=$out/tta-$p-$mode.jsonl
 		rm -f "$m"
@@ -99,7 +111,7 @@ for p in $profiles; do
 		"$([ "$r_sync" = no ] && echo ' (not reached)')" "$t_adapt" "$bound" "$ratio")"
 done
 
-if [ "$quick" = 0 ]; then
+if part 3; then
 	say "== 3. accuracy after 2 epochs, MLP, 4 ranks, perfect links"
 	echo "mode,final_test_acc,train_seconds" > "$out/accuracy.csv"
 	for mode in sync adapt fp16 topk; do
@@ -118,9 +130,10 @@ if [ "$quick" = 0 ]; then
 	done
 fi
 
-say "== 4. stragglers: CNN, 2 ranks, rank 1 three times slower, one epoch of 6000 samples"
-echo "case,epoch_seconds,test_acc" > "$out/stragglers.csv"
+part 4 && say "== 4. stragglers: CNN, 2 ranks, rank 1 three times slower, one epoch of 6000 samples"
+part 4 && echo "case,epoch_seconds,test_acc" > "$out/stragglers.csv"
 for c in even slow rebalanced; do
+	part 4 || break
 	case $c in
 	even) extra="" ;;
 	slow) extra="--slow-rank 1:3" ;;
@@ -134,6 +147,6 @@ for c in even slow rebalanced; do
 	echo "$c,$secs,$(final_acc "$m")" >> "$out/stragglers.csv"
 	eval "s_$c=\$secs"
 done
-say "$(printf 'even %.1f s, one slow rank %.1f s, rebalanced %.1f s: rebalancing %.2fx faster' \
+part 4 && say "$(printf 'even %.1f s, one slow rank %.1f s, rebalanced %.1f s: rebalancing %.2fx faster' \
 	"$s_even" "$s_slow" "$s_rebalanced" "$(awk -v a="$s_slow" -v b="$s_rebalanced" 'BEGIN { print a / b }')")"
 say "results in $out"
