@@ -107,6 +107,11 @@ static int mpi_allreduce_native(struct transport *t, float *buf, size_t n)
 	return 0;
 }
 
+static int mpi_barrier(struct transport *t)
+{
+	return MPI_Barrier(((struct mpi_transport *)t)->comm) == MPI_SUCCESS ? 0 : -1;
+}
+
 static void mpi_transport_destroy(struct transport *t)
 {
 	free(t);
@@ -116,6 +121,7 @@ static const struct transport_ops mpi_ops = {
 	.sendrecv = mpi_sendrecv,
 	.allreduce_native = mpi_allreduce_native,
 	.destroy = mpi_transport_destroy,
+	.barrier = mpi_barrier,
 };
 
 /* Every rank's node name, gathered, as a topology. */

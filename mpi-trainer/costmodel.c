@@ -144,7 +144,7 @@ static double calibrated_time(const struct cost_model *m, int algo, double bytes
 		i++;
 	slope = (y[i + 1] - y[i]) / ((double)x[i + 1] - (double)x[i]);
 	if (slope < 0 && bytes > (double)x[i + 1])
-		slope = 0;		/* beyond the points, never faster for more */
+		return y[i + 1];	/* beyond the points, never faster for more */
 	t = y[i] + slope * (bytes - (double)x[i]);
 	return t > 0 ? t : y[0] * 0.5;
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "netprobe.h"
+#include "rng.h"
 
 void probe_opts_default(struct probe_opts *o)
 {
@@ -176,16 +177,56 @@ out:
 	return rv;
 }
 
-int net_calibrate(struct transport *t, const struct topology *topo, struct cost_model *m,
-		  double budget)
+double net_trimmed_mean(double *v, int n)
 {
-	static const size_t sizes[] = { 4 << 10, 64 << 10, 1 << 20, 8 << 20 };
-	enum { NSIZES = 4, REPS = 5 };
-	int nalgo = 0, algos[ALLREDUCE_CONCRETE];
-	double predicted = 0, *times;
-	float *buf, *tmp;
-	size_t maxn = sizes[NSIZES - 1] / sizeof(float);
+	int cut = n / 5;
+	double sum = 0;
+
+	if (n <= 0)
+		return 0;
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	for (int i = cut; i < n - cut; i++)
+		sum += v[i];
+	return sum / (n - 2 * cut);
+}
+
+void net_round_order(int round, int n, int *order)
+{
+	struct rng r;
+
+	rng_seed(&r, rng_mix(0x6e6574726f756e64ull, (uint64_t)round));
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	for (int i = n - 1; i > 0; i--) {	/* Fisher-Yates */
+		int j = (int)rng_below(&r, (uint32_t)i + 1), x = order[i];
+
+		order[i] = order[j];
+		order[j] = x;
+	}
+}
+
+int net_calibrate(struct transport *t, const struct topology *topo, struct cost_model *m,
+		  size_t max_bytes, double budget)
+{
+	enum { REPS = 15 };
+	size_t sizes[COST_MAX_CAL], maxn, slots;
+	int nalgo = 0, algos[ALLREDUCE_CONCRETE], nsizes = 0;
+	double predicted = 0;
+	float *buf = NULL, *tmp = NULL, *all = NULL, *scratch = NULL;
 	int rv = -1;
+
+	/* Every power of four from 4 KiB, so that a switch of MPI_Allreduce's
+	 * own algorithm between two points is not lost to the interpolation,
+	 * and MAX_BYTES, the largest message that will be reduced. */
+	max_bytes -= max_bytes % sizeof(float);
+	if (max_bytes < sizeof(float))
+		max_bytes = sizeof(float);
+	for (size_t b = 4 << 10; b < max_bytes && nsizes < COST_MAX_CAL - 1; b *= 4)
+		sizes[nsizes++] = b;
+	sizes[nsizes++] = max_bytes;
+	maxn = max_bytes / sizeof(float);
+	if (maxn < 2 * (size_t)t->size)
+		maxn = 2 * (size_t)t->size;	/* the start ring's floats and its scratch */
 
 	for (int a = 0; a < ALLREDUCE_CONCRETE; a++) {
 		double c[ALLREDUCE_CONCRETE];
@@ -194,82 +235,85 @@ int net_calibrate(struct transport *t, const struct topology *topo, struct cost_
 		if (c[a] < 0)
 			continue;
 		algos[nalgo++] = a;
-		for (int i = 0; i < NSIZES; i++)
-			predicted += (REPS + 1) * cost_model_time(m, (enum allreduce_algo)a, sizes[i]);
+		for (int i = 0; i < nsizes; i++)
+			predicted += (REPS + 1) *
+				     cost_model_time(m, (enum allreduce_algo)a, sizes[i]);
 	}
 	m->ncal = 0;
 	if (t->size < 2 || predicted > budget)
 		return 0;
-	times = calloc((size_t)ALLREDUCE_CONCRETE * NSIZES * REPS, sizeof(double));
+	/* Every rank's time of every run, in a slot of its own, so that one
+	 * sum through the ring gives every rank all of them. */
+	slots = (size_t)ALLREDUCE_CONCRETE * (size_t)nsizes * REPS * (size_t)t->size;
+	all = calloc(slots, sizeof(float));
+	scratch = calloc(slots, sizeof(float));
 	buf = calloc(maxn, sizeof(float));
 	tmp = calloc(maxn, sizeof(float));
-	if (!times || !buf || !tmp)
+	if (!all || !scratch || !buf || !tmp)
 		goto out;
-	for (int i = 0; i < NSIZES; i++)
-		for (int rep = 0; rep <= REPS; rep++)
-			for (int k = 0; k < nalgo; k++) {
+#define SLOT(a, i, rep, r) \
+	((((size_t)(a) * (size_t)nsizes + (size_t)(i)) * REPS + (size_t)(rep)) * (size_t)t->size + (size_t)(r))
+	/* Rounds that take every algorithm in turn, so that a busy spell of a
+	 * shared machine hits them alike, in an order of their own (see
+	 * net_round_order); one warm-up round per size. */
+	for (int i = 0; i < nsizes; i++)
+		for (int rep = 0; rep <= REPS; rep++) {
+			int order[ALLREDUCE_CONCRETE];
+
+			net_round_order(rep, nalgo, order);
+			for (int j = 0; j < nalgo; j++) {
+				int k = order[j];
 				double t0;
 
-				/* Everyone starts together: a ring of one float each. */
-				if (allreduce_ring(t, buf, (size_t)t->size, tmp))
+				/* Fresh values, written just before, as a gradient
+				 * bucket is by the backward pass; then everyone starts
+				 * together: the library's barrier (a ring leaves the
+				 * ranks a message's latency apart, which small sizes
+				 * would measure), else a ring of one float each. */
+				for (size_t e = 0; e < sizes[i] / sizeof(float); e++)
+					buf[e] = (float)(e % 13) * 0.5f;
+				memset(tmp, 0, 2 * (size_t)t->size * sizeof(float));
+				if (t->ops->barrier ? t->ops->barrier(t) :
+				    allreduce_ring(t, tmp, (size_t)t->size, tmp + t->size))
 					goto out;
 				t0 = now();
 				if (allreduce_run((enum allreduce_algo)algos[k], t, topo, buf,
 						  sizes[i] / sizeof(float), tmp))
 					goto out;
 				if (rep > 0)
-					times[((size_t)algos[k] * NSIZES + (size_t)i) * REPS + (size_t)(rep - 1)] =
-						now() - t0;
+					all[SLOT(algos[k], i, rep - 1, t->rank)] = (float)(now() - t0);
 			}
-	/* The slowest rank decides: a max through the float sum is not
-	 * available, so each rank's median goes through the ring as a sum of
-	 * one-hot slots. */
-	{
-		size_t slots = (size_t)ALLREDUCE_CONCRETE * NSIZES * (size_t)t->size;
-		float *all = calloc(slots, sizeof(float)), *scratch = calloc(slots, sizeof(float));
-
-		if (!all || !scratch) {
-			free(all);
-			free(scratch);
-			goto out;
 		}
-		for (int a = 0; a < ALLREDUCE_CONCRETE; a++)
-			for (int i = 0; i < NSIZES; i++) {
-				double *v = times + ((size_t)a * NSIZES + (size_t)i) * REPS;
+	if (allreduce_ring(t, all, slots, scratch))
+		goto out;
+	/* A run takes as long as its slowest rank; the runs' trimmed mean
+	 * counts. */
+	for (int i = 0; i < nsizes; i++)
+		m->cal_bytes[i] = sizes[i];
+	for (int a = 0; a < ALLREDUCE_CONCRETE; a++) {
+		m->cal_ok[a] = false;
+		for (int k = 0; k < nalgo; k++)
+			m->cal_ok[a] |= algos[k] == a;
+		for (int i = 0; i < nsizes && m->cal_ok[a]; i++) {
+			double worst[REPS];
 
-				qsort(v, REPS, sizeof(double), cmp_double);
-				all[((size_t)a * NSIZES + (size_t)i) * (size_t)t->size + (size_t)t->rank] =
-					(float)v[REPS / 2];
-			}
-		if (allreduce_ring(t, all, slots, scratch)) {
-			free(all);
-			free(scratch);
-			goto out;
-		}
-		for (int i = 0; i < NSIZES; i++)
-			m->cal_bytes[i] = sizes[i];
-		for (int a = 0; a < ALLREDUCE_CONCRETE; a++) {
-			m->cal_ok[a] = false;
-			for (int k = 0; k < nalgo; k++)
-				m->cal_ok[a] |= algos[k] == a;
-			for (int i = 0; i < NSIZES; i++) {
-				double worst = 0;
-
+			for (int rep = 0; rep < REPS; rep++) {
+				worst[rep] = 0;
 				for (int r = 0; r < t->size; r++) {
-					double v = all[((size_t)a * NSIZES + (size_t)i) * (size_t)t->size + (size_t)r];
+					double v = all[SLOT(a, i, rep, r)];
 
-					worst = v > worst ? v : worst;
+					worst[rep] = v > worst[rep] ? v : worst[rep];
 				}
-				m->cal_seconds[a][i] = worst;
 			}
+			m->cal_seconds[a][i] = net_trimmed_mean(worst, REPS);
 		}
-		m->ncal = NSIZES;
-		free(all);
-		free(scratch);
 	}
+#undef SLOT
+	m->ncal = nsizes;
 	rv = 1;
 out:
-	free(times);
+	free(all);
+	free(scratch);
 	free(buf);
 	free(tmp);
 	return rv;

@@ -27,12 +27,25 @@ void probe_opts_default(struct probe_opts *o);
 int net_probe(struct transport *t, struct cost_model *m, const struct probe_opts *o,
 	      bool fit_mpi);
 
-/* Time every candidate algorithm whole at a few sizes (rounds that take
- * them in turn; the slowest rank's median) and store the times in m, unless
- * the link model says that would take longer than BUDGET seconds.  Every
- * rank calls it; returns 1 when calibrated, 0 when skipped, -1 on error. */
+/* Time every candidate algorithm whole at every power of four from 4 KiB
+ * up to MAX_BYTES and at MAX_BYTES itself (rounds that take them in turn;
+ * the slowest rank's median) and store the times in m, unless the link
+ * model says that would take longer than BUDGET seconds.  Every rank calls
+ * it with the same arguments; returns 1 when calibrated, 0 when skipped,
+ * -1 on error. */
 int net_calibrate(struct transport *t, const struct topology *topo, struct cost_model *m,
-		  double budget);
+		  size_t max_bytes, double budget);
+
+/* The mean of V[0..N) without its fastest and slowest fifth (sorts V):
+ * what a bucket's all-reduce costs on average, a rare stall of the
+ * machine left out. */
+double net_trimmed_mean(double *v, int n);
+
+/* The order in which round ROUND of a timing loop runs N algorithms: a
+ * permutation of 0..N-1 in ORDER, the same on every rank, different from
+ * round to round, so that no algorithm always follows the same one (a
+ * 64 MiB MPI_Allreduce slows whatever runs next on a shared machine). */
+void net_round_order(int round, int n, int *order);
 
 /* The pairs of round R of the tournament over SIZE ranks: partner[r] (-1:
  * none this round).  SIZE rounded up to even, minus one, rounds. */

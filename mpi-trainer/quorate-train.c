@@ -412,7 +412,10 @@ static int measure_links(struct trainer *t, const char *when)
 	if (net_probe(t->net, &t->model, &po, !o->deterministic))
 		return -1;
 	t->model.allow_mpi = !o->deterministic;
-	if (net_calibrate(t->net, &t->c->topo, &t->model, NET_CALIBRATE_BUDGET) < 0)
+	/* Calibrated up to the largest bucket, the largest message reduced. */
+	if (net_calibrate(t->net, &t->c->topo, &t->model, sizeof(float) *
+			  (total < t->agg.bucket_elems ? total : t->agg.bucket_elems),
+			  NET_CALIBRATE_BUDGET) < 0)
 		return -1;
 	t->probed = true;
 	t->last_probe = t->st.step;

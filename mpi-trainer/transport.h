@@ -25,6 +25,9 @@ struct transport_ops {
 	/* Optional: the training step the caller is at (link emulation
 	 * changes its profile by step). */
 	void (*set_step)(struct transport *t, long step);
+	/* Optional: the library's own barrier (MPI_Barrier), which lets the
+	 * ranks out closer together than any exchange of messages; 0 or -1. */
+	int (*barrier)(struct transport *t);
 };
 
 struct transport {

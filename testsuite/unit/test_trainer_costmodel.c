@@ -125,6 +125,44 @@ static void test_choice_mpi(void **state)
 	cost_model_free(&m);
 }
 
+/* Calibrated times replace the link model: piecewise linear between the
+ * timed sizes, along the last segment beyond them (never falling), and
+ * the choice follows them, MPI_Allreduce winning only where it was timed
+ * fastest (as Open MPI's own switch of algorithm at a few MiB does). */
+static void test_calibrated(void **state)
+{
+	struct cost_model m;
+	static const size_t x[] = { 1 << 20, 4 << 20, 16 << 20 };
+	double costs[ALLREDUCE_CONCRETE];
+
+	assert_int_equal(cost_model_init(&m, 4, NULL, 50 * US, GBPS), 0);
+	m.have_mpi = m.allow_mpi = true;
+	m.mpi = (struct link_cost){ 10 * US, 0.5 * GBPS };	/* the line says mpi everywhere */
+	m.ncal = 3;
+	for (int i = 0; i < 3; i++) {
+		m.cal_bytes[i] = x[i];
+		m.cal_seconds[ALLREDUCE_RING][i] = 1.0 * (double)x[i] * GBPS;
+		m.cal_seconds[ALLREDUCE_RD][i] = 1.2 * (double)x[i] * GBPS;
+		m.cal_seconds[ALLREDUCE_MPI][i] = (i == 1 ? 0.8 : 1.5) * (double)x[i] * GBPS;
+	}
+	m.cal_seconds[ALLREDUCE_RD][2] = 0.5 * m.cal_seconds[ALLREDUCE_RD][1];	/* falls at the end */
+	m.cal_ok[ALLREDUCE_RING] = m.cal_ok[ALLREDUCE_RD] = m.cal_ok[ALLREDUCE_MPI] = true;
+	m.cal_ok[ALLREDUCE_HIER] = false;
+
+	near(cost_model_time(&m, ALLREDUCE_RING, 4 << 20), 4.194304e-3);
+	near(cost_model_time(&m, ALLREDUCE_RING, 10 << 20), 10.48576e-3);	/* between points */
+	near(cost_model_time(&m, ALLREDUCE_RING, 32 << 20), 33.554432e-3);	/* beyond, same slope */
+	near(cost_model_time(&m, ALLREDUCE_RD, 32 << 20), 0.5 * 1.2 * 4.194304e-3);	/* flat, not falling */
+	assert_int_equal(cost_model_choose(&m, 1 << 20, costs), ALLREDUCE_RING);
+	near(costs[ALLREDUCE_MPI], 1.5 * 1.048576e-3);
+	assert_int_equal(cost_model_choose(&m, 4 << 20, NULL), ALLREDUCE_MPI);
+	assert_int_equal(cost_model_choose(&m, 16 << 20, NULL), ALLREDUCE_RD);	/* timed fastest there */
+	/* Not timed: hier keeps the link model (here one rank per node: none). */
+	cost_model_choose(&m, 4 << 20, costs);
+	assert_true(costs[ALLREDUCE_HIER] < 0);
+	cost_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -133,6 +171,7 @@ int main(void)
 		cmocka_unit_test(test_choice_hierarchical),
 		cmocka_unit_test(test_choice_slow_link),
 		cmocka_unit_test(test_choice_mpi),
+		cmocka_unit_test(test_calibrated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
