@@ -15,7 +15,7 @@ int balance_init(struct balance *b, int size, uint32_t batch)
 	memset(b, 0, sizeof(*b));
 	b->size = size;
 	b->batch = batch;
-	b->threshold = 2.0;
+	b->threshold = 4.0;
 	b->rounds = 3;
 	b->probation = 4;
 	b->sec_per_sample = calloc((size_t)size, sizeof(double));
@@ -23,7 +23,9 @@ int balance_init(struct balance *b, int size, uint32_t batch)
 	b->slow = calloc((size_t)size, sizeof(int));
 	b->excluded_until = calloc((size_t)size, sizeof(long));
 	b->next_probation = calloc((size_t)size, sizeof(int));
-	if (!b->sec_per_sample || !b->share || !b->slow || !b->excluded_until || !b->next_probation) {
+	b->remeasure = calloc((size_t)size, sizeof(bool));
+	if (!b->sec_per_sample || !b->share || !b->slow || !b->excluded_until ||
+	    !b->next_probation || !b->remeasure) {
 		balance_free(b);
 		return -1;
 	}
@@ -41,6 +43,7 @@ void balance_free(struct balance *b)
 	free(b->slow);
 	free(b->excluded_until);
 	free(b->next_probation);
+	free(b->remeasure);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -87,20 +90,24 @@ bool balance_update(struct balance *b, const double *compute_s, const double *sa
 	}
 	memcpy(old, b->share, (size_t)size * sizeof(uint32_t));
 	b->point++;
-	/* Smoothed seconds per sample of the ranks that worked. */
+	/* Smoothed seconds per sample of the ranks that worked; the first
+	 * measurement after a re-admission replaces the old one. */
 	for (int r = 0; r < size; r++)
 		if (samples[r] > 0) {
 			double now = compute_s[r] / samples[r];
 
-			b->sec_per_sample[r] = b->sec_per_sample[r] > 0 ?
+			b->sec_per_sample[r] = b->sec_per_sample[r] > 0 && !b->remeasure[r] ?
 				0.5 * b->sec_per_sample[r] + 0.5 * now : now;
+			b->remeasure[r] = false;
 		}
-	/* Re-admissions. */
+	/* Re-admissions: back with the share its last measured speed earns
+	 * (an equal share would make everyone wait for it again), measured
+	 * afresh from the next point. */
 	for (int r = 0; r < size; r++)
 		if (b->excluded_until[r] && b->point >= b->excluded_until[r]) {
 			b->excluded_until[r] = 0;
 			b->slow[r] = 0;
-			b->sec_per_sample[r] = 0;	/* measure afresh */
+			b->remeasure[r] = true;
 			appendf(log, loglen, "rank %d re-admitted after probation; ", r);
 		}
 	for (int r = 0; r < size; r++)

@@ -6,10 +6,11 @@
  * computes the same new shares, proportional to each rank's speed (samples
  * per compute second, smoothed), summing to the global batch.  A rank
  * slower than `threshold` times the median of the other ranks for `rounds`
- * points in a row is excluded: it gets no samples and its (empty) gradient is left out; it
- * still receives every sum, so its parameters stay current.  After
- * `probation` points it is re-admitted with an equal share to be measured
- * again; excluded again, its probation doubles.  Pure functions.
+ * points in a row is excluded: it gets no samples and its (empty) gradient
+ * is left out; it still receives every sum, so its parameters stay
+ * current.  After `probation` points it is re-admitted with the share its
+ * last measured speed earns, and measured afresh; excluded again, its
+ * probation doubles.  Pure functions.
  */
 #ifndef QUORATE_TRAIN_BALANCE_H
 #define QUORATE_TRAIN_BALANCE_H
@@ -21,7 +22,7 @@
 struct balance {
 	int size;
 	uint32_t batch;			/* global */
-	double threshold;		/* x median seconds per sample (default 2) */
+	double threshold;		/* x median seconds per sample (default 4) */
 	int rounds;			/* slow points before exclusion (default 3) */
 	int probation;			/* points excluded at first (default 4) */
 	/* state, the same on every rank */
@@ -31,6 +32,7 @@ struct balance {
 	int *slow;			/* consecutive slow points */
 	long *excluded_until;		/* point of re-admission; 0: active */
 	int *next_probation;
+	bool *remeasure;		/* re-admitted: the next measurement replaces */
 };
 
 int balance_init(struct balance *b, int size, uint32_t batch);

@@ -62,7 +62,7 @@ void usage(FILE *f)
 "  --compress none|fp16|topk[:RATIO]   what the all-reduce sends (top-k: 1 %%)\n"
 "  --rebalance            shares of the batch by measured speed, stragglers out\n"
 "  --rebalance-every N    steps between rebalancing points (default 20)\n"
-"  --straggler-threshold X  x the median time per sample (default 2)\n"
+"  --straggler-threshold X  x the median time per sample (default 4)\n"
 "  --straggler-rounds R   slow points before exclusion (default 3)\n"
 "  --probation P          points excluded at first (default 4, then doubled)\n"
 "  --slow-rank RANK:F     testing: RANK computes F times slower\n"
@@ -208,7 +208,7 @@ int parse_train_options(int argc, char **argv, struct options *o,
 	o->augment_shift = -1;
 	adapt_config_default(&o->adapt_cfg);
 	o->rebalance_every = 20;
-	o->straggler_threshold = 2.0;
+	o->straggler_threshold = 4.0;
 	o->straggler_rounds = 3;
 	o->probation = 4;
 	o->slow_rank = -1;

@@ -84,7 +84,8 @@ done
 
 # A rank 4 times slower: smaller shares, then excluded, then re-admitted.
 srun_train "$T_TMP/slow" -N2 -n2 "$T" --epochs 1 --limit 6000 --batch 64 --nondeterministic \
-	--allreduce ring --rebalance --rebalance-every 5 --straggler-rounds 2 --probation 2 \
+	--allreduce ring --rebalance --rebalance-every 5 --straggler-threshold 2 \
+	--straggler-rounds 2 --probation 2 \
 	--slow-rank 1:4 --metrics "$T_TMP/slow.jsonl"
 err=$(cat "$T_TMP/slow.err")
 t_match "the slow rank gets a smaller share" "$err" "rebalanced: shares (4[0-9]|5[0-9]|6[0-3]) ([1-9]|1[0-9]|2[0-3]) "

@@ -240,9 +240,25 @@ static void test_balance(void **state)
 		total += count;
 	}
 	assert_int_equal(total, 37);
-	/* Persistently over twice the median: excluded after 3 points. */
+	/* 3x slower is under the default threshold (4x): rebalanced, never
+	 * excluded, however long it lasts. */
 	balance_free(&b);
 	assert_int_equal(balance_init(&b, 4, 64), 0);
+	for (int i = 0; i < 10; i++) {
+		for (int r = 0; r < 4; r++)
+			samples[r] = b.share[r];
+		secs[3] = 3.0 / 16 * samples[3];
+		for (int r = 0; r < 3; r++)
+			secs[r] = 1.0 / 16 * samples[r];
+		balance_update(&b, secs, samples, log, sizeof(log));
+		assert_false(balance_excluded(&b, 3));
+	}
+	assert_true(b.share[3] >= 6 && b.share[3] <= 7);
+	/* Persistently over twice the median with --straggler-threshold 2:
+	 * excluded after 3 points. */
+	balance_free(&b);
+	assert_int_equal(balance_init(&b, 4, 64), 0);
+	b.threshold = 2;
 	for (int i = 0; i < 3; i++) {
 		for (int r = 0; r < 4; r++)
 			samples[r] = b.share[r];
@@ -255,15 +271,24 @@ static void test_balance(void **state)
 	assert_int_equal(b.share[3], 0);
 	assert_non_null(strstr(log, "rank 3 excluded for 4 points"));
 	assert_int_equal(b.share[0] + b.share[1] + b.share[2], 64);
-	/* Re-admitted after its probation, measured afresh; doubled next time. */
+	/* Re-admitted after its probation with the share its last speed
+	 * earns, not an equal one; doubled next time. */
 	samples[3] = 0;
 	secs[3] = 0;
 	for (int i = 0; i < 4; i++)
 		balance_update(&b, secs, samples, log, sizeof(log));
 	assert_false(balance_excluded(&b, 3));
 	assert_non_null(strstr(log, "rank 3 re-admitted"));
-	assert_true(b.share[3] > 0);
+	assert_true(b.share[3] >= 6 && b.share[3] <= 7);
 	assert_int_equal(b.next_probation[3], 8);
+	/* Measured afresh: now as fast as the others, its next share is the
+	 * equal one at once (the old speed is replaced, not averaged). */
+	for (int r = 0; r < 4; r++) {
+		samples[r] = b.share[r];
+		secs[r] = 1.0 / 16 * samples[r];
+	}
+	balance_update(&b, secs, samples, log, sizeof(log));
+	assert_int_equal(b.share[3], 16);
 	balance_free(&b);
 }
 
