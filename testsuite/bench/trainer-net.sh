@@ -16,7 +16,8 @@
 #  3. Accuracy after 2 epochs on perfect links: synchronous, --adapt,
 #     --compress fp16, --compress topk.
 #  4. Stragglers: CNN, 2 ranks, rank 1 three times slower (--slow-rank 1:3):
-#     epoch seconds with and without --rebalance.
+#     seconds of one whole epoch (60,000 samples) with and without
+#     --rebalance.
 # --quick: 2 ranks only in (1), profiles perfect and poor in (2), no (3).
 # --parts, --profiles, --ranks: run only those (parts, profiles of (2),
 # rank counts of (1)), e.g. to complete a --quick run.
@@ -68,7 +69,7 @@ run() {	# LOG SRUN-ARGS... : srun, output to LOG.out / LOG.err
 	timeout 3600 srun --mpi=pmix "$@" > "$log.out" 2> "$log.err"
 }
 
-part 1 && say "== 1. all-reduce algorithms (median of rounds; auto = the cost model's choice)"
+part 1 && say "== 1. all-reduce algorithms (mean of 30-40 runs without the fastest and slowest fifth; auto = the cost model's choice)"
 for n in $ranks; do
 	part 1 || break
 	shape="-N2 -n$n"
@@ -130,7 +131,7 @@ if part 3; then
 	done
 fi
 
-part 4 && say "== 4. stragglers: CNN, 2 ranks, rank 1 three times slower, one epoch of 6000 samples"
+part 4 && say "== 4. stragglers: CNN, 2 ranks, rank 1 three times slower, one epoch (60000 samples)"
 part 4 && echo "case,epoch_seconds,test_acc" > "$out/stragglers.csv"
 for c in even slow rebalanced; do
 	part 4 || break
@@ -141,7 +142,7 @@ for c in even slow rebalanced; do
 	esac
 	m=$out/straggler-$c.jsonl
 	rm -f "$m"
-	run "$out/straggler-$c" -N2 -n2 "$T" --model cnn --epochs 1 --limit 6000 --nondeterministic \
+	run "$out/straggler-$c" -N2 -n2 "$T" --model cnn --epochs 1 --nondeterministic \
 		--allreduce ring --metrics "$m" $extra
 	secs=$(jq -r 'select(.event=="epoch") | .seconds' "$m")
 	echo "$c,$secs,$(final_acc "$m")" >> "$out/stragglers.csv"
