@@ -205,6 +205,17 @@ void net_round_order(int round, int n, int *order)
 	}
 }
 
+/* Everyone starts together: the library's barrier (a ring leaves the
+ * ranks a message's latency apart, which small sizes would measure), else
+ * a ring of one float each in SCRATCH (2 x size floats). */
+static int start_together(struct transport *t, float *scratch)
+{
+	if (t->ops->barrier)
+		return t->ops->barrier(t);
+	memset(scratch, 0, 2 * (size_t)t->size * sizeof(float));
+	return allreduce_ring(t, scratch, (size_t)t->size, scratch + t->size);
+}
+
 int net_calibrate(struct transport *t, const struct topology *topo, struct cost_model *m,
 		  size_t max_bytes, double budget)
 {
@@ -226,7 +237,7 @@ int net_calibrate(struct transport *t, const struct topology *topo, struct cost_
 	sizes[nsizes++] = max_bytes;
 	maxn = max_bytes / sizeof(float);
 	if (maxn < 2 * (size_t)t->size)
-		maxn = 2 * (size_t)t->size;	/* the start ring's floats and its scratch */
+		maxn = 2 * (size_t)t->size;	/* start_together's scratch */
 
 	for (int a = 0; a < ALLREDUCE_CONCRETE; a++) {
 		double c[ALLREDUCE_CONCRETE];
@@ -266,15 +277,10 @@ int net_calibrate(struct transport *t, const struct topology *topo, struct cost_
 				double t0;
 
 				/* Fresh values, written just before, as a gradient
-				 * bucket is by the backward pass; then everyone starts
-				 * together: the library's barrier (a ring leaves the
-				 * ranks a message's latency apart, which small sizes
-				 * would measure), else a ring of one float each. */
+				 * bucket is by the backward pass. */
 				for (size_t e = 0; e < sizes[i] / sizeof(float); e++)
 					buf[e] = (float)(e % 13) * 0.5f;
-				memset(tmp, 0, 2 * (size_t)t->size * sizeof(float));
-				if (t->ops->barrier ? t->ops->barrier(t) :
-				    allreduce_ring(t, tmp, (size_t)t->size, tmp + t->size))
+				if (start_together(t, tmp))
 					goto out;
 				t0 = now();
 				if (allreduce_run((enum allreduce_algo)algos[k], t, topo, buf,

@@ -29,7 +29,8 @@ int net_probe(struct transport *t, struct cost_model *m, const struct probe_opts
 
 /* Time every candidate algorithm whole at every power of four from 4 KiB
  * up to MAX_BYTES and at MAX_BYTES itself (rounds that take them in turn;
- * the slowest rank's median) and store the times in m, unless the link
+ * each run as slow as its slowest rank, the runs' net_trimmed_mean) and
+ * store the times in m, unless the link
  * model says that would take longer than BUDGET seconds.  Every rank calls
  * it with the same arguments; returns 1 when calibrated, 0 when skipped,
  * -1 on error. */

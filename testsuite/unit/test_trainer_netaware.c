@@ -217,6 +217,19 @@ static void test_tournament(void **state)
 
 /* ---- stragglers ---- */
 
+/* One rebalancing point of 4 ranks, each working its share, rank 3 taking
+ * 3 times as long per sample as the others. */
+static void slow_rank3_point(struct balance *b, char *log, size_t loglen)
+{
+	double secs[4], samples[4];
+
+	for (int r = 0; r < 4; r++) {
+		samples[r] = b->share[r];
+		secs[r] = (r == 3 ? 3.0 : 1.0) / 16 * samples[r];
+	}
+	balance_update(b, secs, samples, log, loglen);
+}
+
 static void test_balance(void **state)
 {
 	struct balance b;
@@ -245,12 +258,7 @@ static void test_balance(void **state)
 	balance_free(&b);
 	assert_int_equal(balance_init(&b, 4, 64), 0);
 	for (int i = 0; i < 10; i++) {
-		for (int r = 0; r < 4; r++)
-			samples[r] = b.share[r];
-		secs[3] = 3.0 / 16 * samples[3];
-		for (int r = 0; r < 3; r++)
-			secs[r] = 1.0 / 16 * samples[r];
-		balance_update(&b, secs, samples, log, sizeof(log));
+		slow_rank3_point(&b, log, sizeof(log));
 		assert_false(balance_excluded(&b, 3));
 	}
 	assert_true(b.share[3] >= 6 && b.share[3] <= 7);
@@ -259,20 +267,19 @@ static void test_balance(void **state)
 	balance_free(&b);
 	assert_int_equal(balance_init(&b, 4, 64), 0);
 	b.threshold = 2;
-	for (int i = 0; i < 3; i++) {
-		for (int r = 0; r < 4; r++)
-			samples[r] = b.share[r];
-		secs[3] = 3.0 / 16 * samples[3];
-		for (int r = 0; r < 3; r++)
-			secs[r] = 1.0 / 16 * samples[r];
-		balance_update(&b, secs, samples, log, sizeof(log));
-	}
+	for (int i = 0; i < 3; i++)
+		slow_rank3_point(&b, log, sizeof(log));
 	assert_true(balance_excluded(&b, 3));
 	assert_int_equal(b.share[3], 0);
 	assert_non_null(strstr(log, "rank 3 excluded for 4 points"));
 	assert_int_equal(b.share[0] + b.share[1] + b.share[2], 64);
 	/* Re-admitted after its probation with the share its last speed
-	 * earns, not an equal one; doubled next time. */
+	 * earns, not an equal one; doubled next time.  Meanwhile the others
+	 * work 16 samples at 1/16 s each, rank 3 none. */
+	for (int r = 0; r < 3; r++) {
+		samples[r] = 16;
+		secs[r] = 1;
+	}
 	samples[3] = 0;
 	secs[3] = 0;
 	for (int i = 0; i < 4; i++)
