@@ -27,6 +27,7 @@
 #include "quorate_chain.h"
 #include "report.h"
 #include "quorate_contrib.h"
+#include "reputation.h"
 
 enum exit_code {
 	EXIT_OK = 0,		/* success; verdict ACCEPTED */
@@ -541,25 +542,23 @@ static int cmd_node(int argc, char **argv)
 {
 	struct cmd_opts o;
 	json_object *req, *ans;
+	enum rep_admin_action act;
 	const char *action;
+	char err[128];
 	int rc;
 
 	parse_cmd_opts(&argc, &argv, "node", &o);
 	if (argc != 2)
 		die_usage("node: give an action (quarantine, release or reset) and one NODE");
 	action = argv[0];
-	if (strcmp(action, "quarantine") && strcmp(action, "release") && strcmp(action, "reset"))
+	if (rep_admin_parse(action, &act))
 		die_usage("node: unknown action '%s' (allowed: quarantine, release, reset)", action);
 	if (!qmsg_valid_node(argv[1]))
 		die_usage("node: '%s' is not a node name", argv[1]);
-	if (!o.reason || !*o.reason)
+	if (!o.reason)
 		die_usage("node %s: --reason TEXT is required (it is kept in the node's events)", action);
-	if (strlen(o.reason) >= QMSG_REASON_MAX)
-		die_usage("node %s: --reason is %zu bytes (allowed 1..%d)", action, strlen(o.reason),
-			  QMSG_REASON_MAX - 1);
-	for (const unsigned char *p = (const unsigned char *)o.reason; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			die_usage("node %s: --reason holds a control character", action);
+	if (qmsg_check_text(o.reason, QMSG_REASON_MAX, err, sizeof(err)))
+		die_usage("node %s: --reason: %s", action, err);
 	req = request(QMSG_NODE_ADMIN);
 	if (o.cluster)
 		json_object_object_add(req, "cluster", json_object_new_string(o.cluster));

@@ -706,29 +706,37 @@ static const char *const node_admin_keys[] = {
 	"v", "type", "cluster", "node", "action", "reason", NULL
 };
 
-/* Text for a log line: 1..max-1 bytes, no control characters. */
+int qmsg_check_text(const char *s, size_t max, char *err, size_t errlen)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len >= max) {
+		snprintf(err, errlen, "%zu bytes (allowed 1..%zu)", len, max - 1);
+		return -1;
+	}
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			snprintf(err, errlen, "control character at byte %td", (const char *)p - s);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int get_text(json_object *o, const char *name, char *out, size_t max,
 		    char *err, size_t errlen)
 {
 	int rc;
 	const char *s = get_string_raw(o, name, true, err, errlen, &rc);
-	size_t len;
+	char why[64];
 
 	if (rc <= 0)
 		return -1;
-	len = strlen(s);
-	if (len == 0 || len >= max) {
-		snprintf(err, errlen, "%s: %zu bytes (allowed 1..%zu)", name, len, max - 1);
+	if (qmsg_check_text(s, max, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: %s", name, why);
 		return -1;
 	}
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f) {
-			snprintf(err, errlen, "%s: control character at byte %td", name,
-				 (const char *)p - s);
-			return -1;
-		}
-	}
-	memcpy(out, s, len + 1);
+	memcpy(out, s, strlen(s) + 1);
 	return 0;
 }
 

@@ -128,6 +128,9 @@ int qmsg_verdict_query_from_json(json_object *o, struct qmsg_verdict_query *q,
 int qmsg_reputation_query_from_json(json_object *o,
 				    struct qmsg_reputation_query *q,
 				    char *err, size_t errlen);
+/* Text for a log line (an admin's reason): 1..max-1 bytes, no control
+ * characters.  0, or -1 with err. */
+int qmsg_check_text(const char *s, size_t max, char *err, size_t errlen);
 int qmsg_node_admin_from_json(json_object *o, struct qmsg_node_admin *a,
 			      char *err, size_t errlen);
 int qmsg_events_query_from_json(json_object *o, struct qmsg_events_query *q,
