@@ -100,6 +100,21 @@ t_private_cluster() {
 		{ cat "$T_TMP/cluster-$(basename "$dir").log"; return 1; }
 }
 
+# A private cluster in DIR made afresh (no jobs, scores or ports of an
+# earlier run), used from here on; the test fails and stops without one.
+# select/reputation and spank_quorate must be built.
+t_fresh_cluster() {
+	local dir=$1 so
+	shift
+	for so in plugins/spank/.libs/spank_quorate.so plugins/select/.libs/select_reputation.so; do
+		[ -f "$T_BUILD/$so" ] || { t_fail "$(basename "$so") is built"; exit 1; }
+	done
+	"$T_TOP/scripts/cluster" down --dir "$dir" > /dev/null 2>&1
+	rm -rf "$dir"
+	t_private_cluster "$dir" "$@" || { t_fail "private cluster in $dir"; exit 1; }
+	t_use_cluster "$dir" || { t_fail "private cluster env"; exit 1; }
+}
+
 # Wait until job ID has left the queue; prints its final state from scontrol.
 t_wait_job() {
 	local id=$1 secs=${2:-120} i state

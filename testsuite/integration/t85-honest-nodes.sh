@@ -21,12 +21,7 @@
 dir=/tmp/q-reliability-t85
 steps=60
 honest="n2 n3 n4 n5 n6"
-[ -f "$T_BUILD/plugins/spank/.libs/spank_quorate.so" ] || { t_fail "spank_quorate.so is built"; exit 1; }
-[ -f "$T_BUILD/plugins/select/.libs/select_reputation.so" ] || { t_fail "select_reputation.so is built"; exit 1; }
-"$T_TOP/scripts/cluster" down --dir "$dir" > /dev/null 2>&1
-rm -rf "$dir"
-t_private_cluster "$dir" --nodes 6 --sites 3 --select reputation || { t_fail "private cluster"; exit 1; }
-t_use_cluster "$dir" || { t_fail "private cluster env"; exit 1; }
+t_fresh_cluster "$dir" --nodes 6 --sites 3 --select reputation
 cd "$T_TMP" || exit 1
 log=$dir/log/quorated.log
 
