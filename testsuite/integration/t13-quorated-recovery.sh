@@ -106,3 +106,4 @@ t_eq "the waiting query is told to retry later (exit 3)" "$rc" 3
 t_match "... by quorated shutting down" "$(cat "$T_TMP/wait.out")" "shutting down"
 t_run "quorated exits after SIGTERM" qd_wait_gone "$pid"
 t_match "... cleanly" "$(tail -n 2 "$QD_DIR/quorated.log")" "quorated stopped"
+t_done

@@ -140,3 +140,4 @@ j=$(submit -N6 --wrap 'sleep 30')
 t_wait 20 pending_with "$j" QuorateTrust
 t_match "quorate.conf fixed: the policy is back" "$(reason_of "$j")" 'excluded 1 quarantined'
 clean
+t_done

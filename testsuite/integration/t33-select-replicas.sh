@@ -116,3 +116,4 @@ j=$(submit --replicas=3 -N3 --wrap 'sleep 60')
 t_wait 20 running "$j"
 t_match "a replicated job takes a probation node (site_a has no other)" "$(nodes_of "$j")" '^n1 n[34] n[56] $'
 clean
+t_done

@@ -76,3 +76,4 @@ t_eq "slurmctld's Extra of a quarantined liar says so" "$(extra_state "$(for n i
 timeout 120 srun -N3 -w n1,n2,n3 --replicas=3 --quorum=2 sh -c "$lying_step" > ctl.out 2> ctl.err
 t_eq "control: -w n1,n2,n3 (placement overridden), the colluders win 2 of 3" "$(cat ctl.out)" lie
 t_match "... verified 2/3" "$(cat ctl.err)" "verified 2/3"
+t_done

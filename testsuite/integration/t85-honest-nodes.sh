@@ -152,3 +152,4 @@ job=$(sed -n 's/^quorate: step \([0-9]*\)\.0 .*/\1/p' <<<"$out")
 t_wait 20 sh -c "psql -X -tAc \"SELECT reason FROM verdicts WHERE job_id = ${job:-0}\" | grep -q '^3 of 3'"
 t_eq "once all three agreed, the verdict's reason says so" \
 	"$(sql "SELECT reason FROM verdicts WHERE job_id = ${job:-0} AND step_id = 0")" "3 of 3 replicas agree (quorum 2)"
+t_done

@@ -50,3 +50,4 @@ t_eq "srun -N5 hostname ran at once: five lines" \
 t_match "... on the five honest nodes, not the quarantined n3" "$out" \
 	'the same on its nodes \(printenv SLURMD_NODENAME\): n1 n2 n4 n5 n6$'
 t_match "it ends with how to look around and stop" "$out" "scripts/cluster down --dir $dir"
+t_done
