@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -393,4 +394,21 @@ int sel_spread_ok(const uint32_t *sites, size_t m, unsigned nsites,
 		count[k] -= g;
 	}
 	return 1;
+}
+
+void sel_timing_add(struct sel_timing *t, uint64_t total_ns, uint64_t inner_ns)
+{
+	t->calls++;
+	t->total_ns += total_ns;
+	/* clocks read apart: the inner part can never exceed the whole */
+	t->inner_ns += inner_ns < total_ns ? inner_ns : total_ns;
+}
+
+void sel_timing_format(const struct sel_timing *t, char *buf, size_t len)
+{
+	double n = t->calls ? (double)t->calls : 1;
+
+	snprintf(buf, len, "%llu calls, own %.4f ms/call, select/cons_tres %.4f ms/call (means)",
+		 (unsigned long long)t->calls, (double)(t->total_ns - t->inner_ns) / n / 1e6,
+		 (double)t->inner_ns / n / 1e6);
 }

@@ -153,4 +153,18 @@ int sel_spread_ok(const uint32_t *sites, size_t m, unsigned nsites,
 		  const struct sel_spread *spread, bool need_whole,
 		  struct sel_scratch *s);
 
+/*
+ * What select_p_job_test costs on the policy path, split into the wrapped
+ * plugin's time (every call into select/cons_tres) and the rest, the
+ * plugin's own: filter, plan, checks.  Sums in nanoseconds.
+ */
+struct sel_timing {
+	uint64_t calls;
+	uint64_t total_ns, inner_ns;
+};
+
+void sel_timing_add(struct sel_timing *t, uint64_t total_ns, uint64_t inner_ns);
+/* "N calls, own X ms/call, select/cons_tres Y ms/call (means)". */
+void sel_timing_format(const struct sel_timing *t, char *buf, size_t len);
+
 #endif

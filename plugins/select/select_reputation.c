@@ -122,6 +122,24 @@ static struct sel_table table;
 static bool table_ready;
 static time_t table_refreshed;		/* last refresh, seconds */
 static uint64_t table_generation;	/* bumped when any node changed */
+/* The policy path's cost since slurmctld started: logged at debug level
+ * every TIMING_EVERY calls, at info level on `scontrol reconfigure` and
+ * when the plugin is unloaded. */
+#define TIMING_EVERY 1000
+static struct sel_timing timing;
+
+static void log_timing(bool at_info)
+{
+	char line[160];
+
+	if (!timing.calls)
+		return;
+	sel_timing_format(&timing, line, sizeof(line));
+	if (at_info)
+		info("%s: job_test: %s", plugin_type, line);
+	else
+		debug("%s: job_test: %s", plugin_type, line);
+}
 
 /* Sites of a partition, kept until its nodes or the node table change. */
 static struct {
@@ -163,6 +181,8 @@ extern int fini(void)
 	slurm_mutex_unlock(&inner_lock);
 
 	slurm_mutex_lock(&policy_lock);
+	log_timing(true);
+	memset(&timing, 0, sizeof(timing));
 	if (table_ready)
 		sel_table_free(&table);
 	table_ready = false;
@@ -434,15 +454,30 @@ static void weights_strip(const struct sel_job_in *in)
 	}
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Time spent in select/cons_tres during this thread's current job_test. */
+static __thread uint64_t inner_ns;
+
 static int forward_job_test(job_record_t *job, bitstr_t *bitmap,
 			    uint32_t min_nodes, uint32_t max_nodes,
 			    uint32_t req_nodes, uint16_t mode,
 			    List preemptee_candidates, List *preemptee_job_list,
 			    bitstr_t *exc_core_bitmap)
 {
-	return (*(inner.job_test))(job, bitmap, min_nodes, max_nodes,
-				   req_nodes, mode, preemptee_candidates,
-				   preemptee_job_list, exc_core_bitmap);
+	uint64_t t0 = mono_ns();
+	int rc = (*(inner.job_test))(job, bitmap, min_nodes, max_nodes,
+				     req_nodes, mode, preemptee_candidates,
+				     preemptee_job_list, exc_core_bitmap);
+
+	inner_ns += mono_ns() - t0;
+	return rc;
 }
 
 /* Would the job start now without the trust filter?  Asked only after it
@@ -737,6 +772,7 @@ extern int select_p_job_test(job_record_t *job_ptr, bitstr_t *bitmap,
 			     List *preemptee_job_list,
 			     bitstr_t *exc_core_bitmap)
 {
+	uint64_t t0;
 	int rc;
 
 	if (inner_init())
@@ -749,9 +785,14 @@ extern int select_p_job_test(job_record_t *job_ptr, bitstr_t *bitmap,
 					req_nodes, mode, preemptee_candidates,
 					preemptee_job_list, exc_core_bitmap);
 	slurm_mutex_lock(&policy_lock);
+	inner_ns = 0;
+	t0 = mono_ns();
 	rc = policy_job_test(job_ptr, bitmap, min_nodes, max_nodes, req_nodes,
 			     mode, preemptee_candidates, preemptee_job_list,
 			     exc_core_bitmap);
+	sel_timing_add(&timing, mono_ns() - t0, inner_ns);
+	if (timing.calls % TIMING_EVERY == 0)
+		log_timing(false);
 	slurm_mutex_unlock(&policy_lock);
 	return rc;
 }
@@ -990,6 +1031,7 @@ extern int select_p_reconfigure(void)
 		conf_refresh(true);
 		table_refreshed = 0;
 	}
+	log_timing(true);
 	slurm_mutex_unlock(&policy_lock);
 	return (*(inner.reconfigure))();
 }

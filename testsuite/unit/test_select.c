@@ -76,6 +76,22 @@ static void test_tiers(void **state)
 	assert_int_equal(sel_rank(NODE_TRUSTED, true, 150.0), sel_rank(NODE_TRUSTED, true, 100.0));
 }
 
+/* The job_test timing split: own = total - inner, means per call. */
+static void test_timing(void **state)
+{
+	struct sel_timing t = { 0 };
+	char buf[160];
+
+	sel_timing_format(&t, buf, sizeof(buf));
+	assert_string_equal(buf, "0 calls, own 0.0000 ms/call, select/cons_tres 0.0000 ms/call (means)");
+	sel_timing_add(&t, 300000, 200000);	/* 0.3 ms, 0.2 of them cons_tres */
+	sel_timing_add(&t, 100000, 150000);	/* inner read past the end: capped */
+	assert_int_equal(t.calls, 2);
+	assert_int_equal(t.inner_ns, 300000);
+	sel_timing_format(&t, buf, sizeof(buf));
+	assert_string_equal(buf, "2 calls, own 0.0500 ms/call, select/cons_tres 0.1500 ms/call (means)");
+}
+
 static void test_weights(void **state)
 {
 	uint64_t slurm_low = (UINT64_C(5) << 8) | 0xff;		/* Weight=5 */
@@ -559,6 +575,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_job_replicas),
 		cmocka_unit_test(test_tiers),
+		cmocka_unit_test(test_timing),
 		cmocka_unit_test(test_weights),
 		cmocka_unit_test(test_site_of_features),
 		cmocka_unit_test(test_sites_required),
