@@ -234,11 +234,6 @@ int comm_init(int *argc, char ***argv, struct comm *c, char *err, size_t errlen)
 	 * waiting for a message give its core to one that computes.  An
 	 * explicit setting in the environment wins. */
 	setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
-	/* Open MPI 4.1.4 under srun --mpi=pmix: a rank still in MPI_Init can
-	 * get a peer's first message before its PML is ready and call a NULL
-	 * handler (SIGSEGV; doc/mpi-init-crash.md).  With the asynchronous
-	 * modex the PML is set up before the rank waits in MPI_Init. */
-	setenv("OMPI_MCA_pmix_base_async_modex", "1", 0);
 	if (MPI_Init(argc, argv) != MPI_SUCCESS) {
 		snprintf(err, errlen, "MPI_Init failed");
 		return -1;

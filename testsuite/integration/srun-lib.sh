@@ -8,9 +8,7 @@
 # (nil) before quorate-train logged anything.  A crash of quorate-train
 # itself, after MPI_Init, logs first and is never retried.  Each retry
 # prints "# retried ..." (testsuite/run shows and counts them).
-# scripts/cluster's OMPI_MCA_pmix_base_async_modex=1 and quorate-train's
-# own default avoid the crash (0 in 150 launches), so a retry should not
-# happen any more: one that does is a finding.
+# No setting found avoids it (about 1 launch in 10-25 under load).
 srun_train() {
 	local out=$1 status
 	shift
