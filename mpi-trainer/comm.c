@@ -17,6 +17,7 @@
 #endif
 
 #include "comm.h"
+#include "peerwatch.h"
 
 #define REPLICAS_MAX 64
 
@@ -63,6 +64,22 @@ int comm_parse_replica(const char *replica, const char *replicas, int *out_repli
 
 static void node_name(char *buf, size_t len);
 
+/* The bound on each wait for the other ranks (comm_watch_peers); NULL
+ * until then and with --peer-timeout 0.  One per process, as MPI is. */
+static struct peerwatch *watch;
+static int watch_rank;
+
+/* CALL, an MPI call that waits for other ranks, inside a watched wait;
+ * 0 or -1.  The comma puts CALL's evaluation after the enter. */
+#define watched(what, call) \
+	(peerwatch_enter(watch, what), watched_end(call))
+
+static int watched_end(int rc)
+{
+	peerwatch_leave(watch);
+	return rc == MPI_SUCCESS ? 0 : -1;
+}
+
 struct mpi_transport {
 	struct transport base;
 	MPI_Comm comm;
@@ -76,40 +93,42 @@ static int mpi_sendrecv(struct transport *t, const void *sbuf, size_t sbytes, in
 {
 	MPI_Comm comm = ((struct mpi_transport *)t)->comm;
 	size_t sdone = 0, rdone = 0;
+	int rc = MPI_SUCCESS;
 
+	peerwatch_enter(watch, "MPI_Sendrecv");
 	do {
 		size_t s = sbytes - sdone > MPI_PIECE ? MPI_PIECE : sbytes - sdone;
 		size_t r = rbytes - rdone > MPI_PIECE ? MPI_PIECE : rbytes - rdone;
 
-		if (MPI_Sendrecv((const char *)sbuf + sdone, (int)s, MPI_BYTE,
-				 dest < 0 ? MPI_PROC_NULL : dest, 7,
-				 (char *)rbuf + rdone, (int)r, MPI_BYTE,
-				 src < 0 ? MPI_PROC_NULL : src, 7, comm,
-				 MPI_STATUS_IGNORE) != MPI_SUCCESS)
-			return -1;
+		rc = MPI_Sendrecv((const char *)sbuf + sdone, (int)s, MPI_BYTE,
+				  dest < 0 ? MPI_PROC_NULL : dest, 7,
+				  (char *)rbuf + rdone, (int)r, MPI_BYTE,
+				  src < 0 ? MPI_PROC_NULL : src, 7, comm, MPI_STATUS_IGNORE);
 		sdone += s;
 		rdone += r;
-	} while (sdone < sbytes || rdone < rbytes);
-	return 0;
+	} while (rc == MPI_SUCCESS && (sdone < sbytes || rdone < rbytes));
+	peerwatch_leave(watch);
+	return rc == MPI_SUCCESS ? 0 : -1;
 }
 
 static int mpi_allreduce_native(struct transport *t, float *buf, size_t n)
 {
 	MPI_Comm comm = ((struct mpi_transport *)t)->comm;
+	int rc = MPI_SUCCESS;
 
-	for (size_t off = 0; off < n; off += INT_MAX / 2) {
+	peerwatch_enter(watch, "MPI_Allreduce");
+	for (size_t off = 0; off < n && rc == MPI_SUCCESS; off += INT_MAX / 2) {
 		size_t len = n - off > INT_MAX / 2 ? INT_MAX / 2 : n - off;
 
-		if (MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)len, MPI_FLOAT, MPI_SUM,
-				  comm) != MPI_SUCCESS)
-			return -1;
+		rc = MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)len, MPI_FLOAT, MPI_SUM, comm);
 	}
-	return 0;
+	peerwatch_leave(watch);
+	return rc == MPI_SUCCESS ? 0 : -1;
 }
 
 static int mpi_barrier(struct transport *t)
 {
-	return MPI_Barrier(((struct mpi_transport *)t)->comm) == MPI_SUCCESS ? 0 : -1;
+	return watched("MPI_Barrier", MPI_Barrier(((struct mpi_transport *)t)->comm));
 }
 
 static void mpi_transport_destroy(struct transport *t)
@@ -274,7 +293,37 @@ void comm_fini(struct comm *c)
 		free(impl);
 		c->impl = NULL;
 	}
+	peerwatch_enter(watch, "MPI_Finalize");
 	MPI_Finalize();
+	peerwatch_leave(watch);
+	peerwatch_stop(watch);
+	watch = NULL;
+}
+
+/* A wait past --peer-timeout: another rank died or stopped.  Open MPI
+ * would wait for ever, so this rank ends itself; the others do the same
+ * when their own waits run out. */
+static void peer_gone(const char *what, double waited_s, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "quorate-train rank %d: error: no answer from the other ranks for "
+		"%.0f s in %s: a rank has died or stopped (--peer-timeout)\n",
+		watch_rank, waited_s, what);
+	fflush(stderr);
+	_exit(EXIT_PEER_GONE);
+}
+
+int comm_watch_peers(struct comm *c, double limit_s, char *err, size_t errlen)
+{
+	if (!(limit_s > 0) || c->world_size < 2)
+		return 0;
+	watch_rank = c->world_rank;
+	watch = peerwatch_start(limit_s, peer_gone, NULL);
+	if (!watch) {
+		snprintf(err, errlen, "cannot start the thread that bounds waits for other ranks");
+		return -1;
+	}
+	return 0;
 }
 
 void comm_abort(struct comm *c, int status)
@@ -291,41 +340,41 @@ static MPI_Comm group_of(struct comm *c)
 
 int comm_barrier(struct comm *c)
 {
-	return MPI_Barrier(group_of(c)) == MPI_SUCCESS ? 0 : -1;
+	return watched("MPI_Barrier", MPI_Barrier(group_of(c)));
 }
 
 int comm_bcast(struct comm *c, void *buf, size_t bytes, int root)
 {
 	if (bytes > INT_MAX)
 		return -1;
-	return MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, group_of(c)) == MPI_SUCCESS ? 0 : -1;
+	return watched("MPI_Bcast", MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, group_of(c)));
 }
 
 int comm_sum_i64(struct comm *c, int64_t *v, int n)
 {
-	return MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT64_T, MPI_SUM, group_of(c)) ==
-	       MPI_SUCCESS ? 0 : -1;
+	return watched("MPI_Allreduce",
+		       MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT64_T, MPI_SUM, group_of(c)));
 }
 
 int comm_max_f64(struct comm *c, double *v, int n)
 {
-	return MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_MAX, group_of(c)) ==
-	       MPI_SUCCESS ? 0 : -1;
+	return watched("MPI_Allreduce",
+		       MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_MAX, group_of(c)));
 }
 
 int comm_gather(struct comm *c, const void *send, size_t bytes, void *recv, int root)
 {
 	if (bytes > INT_MAX)
 		return -1;
-	return MPI_Gather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, root,
-			  group_of(c)) == MPI_SUCCESS ? 0 : -1;
+	return watched("MPI_Gather", MPI_Gather(send, (int)bytes, MPI_BYTE, recv, (int)bytes,
+						MPI_BYTE, root, group_of(c)));
 }
 
 int comm_world_max_i64(struct comm *c, int64_t *v, int n)
 {
 	(void)c;
-	return MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD) ==
-	       MPI_SUCCESS ? 0 : -1;
+	return watched("MPI_Allreduce",
+		       MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD));
 }
 
 #else /* !USE_MPI: rank 0 of 1 */
@@ -399,6 +448,11 @@ void comm_fini(struct comm *c)
 void comm_abort(struct comm *c, int status)
 {
 	exit(status);
+}
+
+int comm_watch_peers(struct comm *c, double limit_s, char *err, size_t errlen)
+{
+	return 0;
 }
 
 int comm_barrier(struct comm *c)

@@ -34,6 +34,15 @@ bool comm_have_mpi(void);
 int comm_init(int *argc, char ***argv, struct comm *c, char *err, size_t errlen);
 void comm_fini(struct comm *c);
 
+/* Exit status of a rank whose wait for the others outlasted
+ * comm_watch_peers's bound. */
+#define EXIT_PEER_GONE 1
+
+/* Bound every later wait for the other ranks to LIMIT_S seconds (0: no
+ * bound): past it the rank prints which call it waited in and exits with
+ * EXIT_PEER_GONE.  0, or -1 with err. */
+int comm_watch_peers(struct comm *c, double limit_s, char *err, size_t errlen);
+
 /* Stop every rank of the job (MPI_Abort) with STATUS. */
 void comm_abort(struct comm *c, int status) __attribute__((noreturn));
 

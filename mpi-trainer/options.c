@@ -73,6 +73,8 @@ void usage(FILE *f)
 "  --stop-at-accuracy A   stop once the test accuracy reaches A\n"
 "  --eval-every-steps N   also evaluate every N steps (time to accuracy)\n"
 "  --time-limit S         stop after S seconds of training (evaluation excluded)\n"
+"  --peer-timeout S       exit with an error when one wait for the other ranks\n"
+"                         lasts S seconds: a rank died (default 120; 0: none)\n"
 "  --fault-nan RANK:STEP  testing: make RANK's gradient NaN at STEP\n"
 "  -v, --verbose          more messages (every rank)\n"
 "  -h, --help             this help\n"
@@ -121,7 +123,7 @@ enum {
 	OPT_LINK_PROFILE, OPT_LINK_FILE, OPT_LINK_ALL, OPT_LOCAL_STEPS, OPT_ADAPT,
 	OPT_ADAPT_TARGET, OPT_ADAPT_MAX, OPT_OUTER_LR, OPT_OUTER_MOM, OPT_COMPRESS,
 	OPT_REBALANCE, OPT_REBALANCE_EVERY, OPT_STRAGGLER_THRESHOLD, OPT_STRAGGLER_ROUNDS,
-	OPT_PROBATION, OPT_SLOW_RANK, OPT_EVAL_STEPS, OPT_TIME_LIMIT, OPT_DEVICE,
+	OPT_PROBATION, OPT_SLOW_RANK, OPT_EVAL_STEPS, OPT_TIME_LIMIT, OPT_PEER_TIMEOUT, OPT_DEVICE,
 	OPT_HDF5_UNVERIFIED,
 };
 
@@ -173,6 +175,7 @@ static const struct option train_longopts[] = {
 	{ "eval-every-steps", required_argument, NULL, OPT_EVAL_STEPS },
 	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "time-limit", required_argument, NULL, OPT_TIME_LIMIT },
+	{ "peer-timeout", required_argument, NULL, OPT_PEER_TIMEOUT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -203,6 +206,7 @@ int parse_train_options(int argc, char **argv, struct options *o,
 	o->deterministic = true;
 	o->bucket_bytes = ALLREDUCE_DEFAULT_BUCKET_BYTES;
 	o->max_grad_norm = 1000;
+	o->peer_timeout = PEER_TIMEOUT_DEFAULT;
 	o->fault_rank = -1;
 	o->fault_step = -1;
 	o->augment_shift = -1;
@@ -398,6 +402,10 @@ int parse_train_options(int argc, char **argv, struct options *o,
 			break;
 		case OPT_TIME_LIMIT:
 			if (parse_double("--time-limit", optarg, 0.001, 1e9, &o->time_limit, err, errlen))
+				return -1;
+			break;
+		case OPT_PEER_TIMEOUT:
+			if (parse_double("--peer-timeout", optarg, 0, 1e6, &o->peer_timeout, err, errlen))
 				return -1;
 			break;
 		case OPT_REBALANCE: o->rebalance = true; break;

@@ -17,6 +17,11 @@
 #include "model.h"
 #include "optim.h"
 
+/* --peer-timeout: longer than any wait a live rank causes here (an
+ * evaluation, a checkpoint, a slow rank's local steps, a poor emulated
+ * link), short enough that a dead rank does not hold a job for long. */
+#define PEER_TIMEOUT_DEFAULT 120.0
+
 struct options {
 	const char *data;
 	bool hdf5_unverified;		/* --hdf5-unverified: foreign HDF5 --data */
@@ -55,6 +60,7 @@ struct options {
 	double stop_at_accuracy;
 	long eval_every_steps;		/* also evaluate every N steps (time to accuracy) */
 	double time_limit;		/* stop after this many training seconds; 0: none */
+	double peer_timeout;		/* longest wait for the other ranks; 0: none */
 	int augment_shift;		/* -1: no augmentation */
 	int fault_rank;			/* testing: this rank's gradient ... */
 	long fault_step;		/* ... becomes NaN at this step */

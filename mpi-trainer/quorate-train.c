@@ -1362,6 +1362,12 @@ static int train_main(int argc, char **argv)
 		comm_fini(&c);
 		return EXIT_USAGE;
 	}
+	if (comm_watch_peers(&c, o.peer_timeout, err, sizeof(err))) {
+		fprintf(stderr, "%s: error: %s\n", ident, err);
+		options_free(&o);
+		comm_fini(&c);
+		return 1;
+	}
 	if (c.rank != 0 && !o.verbose)
 		log_set_stderr_level(LOG_LEVEL_WARNING);
 	else if (o.verbose)

@@ -8,6 +8,7 @@
 # replica groups whose digests agree with each other and with a plain run of
 # the group's size.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/srun-lib.sh"
 
 T=$T_BUILD/mpi-trainer/quorate-train
 small="--epochs 1 --limit 4000"
@@ -15,24 +16,6 @@ t_use_cluster || { t_fail "the suite's cluster is up"; exit 1; }
 
 digest() { sed -n 's/^model-digest: //p' "$1"; }
 acc() { sed -n 's/^test-accuracy: //p' "$1"; }
-# srun_train OUT SRUN-ARGS...: srun --mpi=pmix into OUT.out / OUT.err.  Open
-# MPI 4.1.4's TCP transport (Debian 12) now and then crashes a rank with a
-# segmentation fault while the ranks connect on loopback; the harness's own
-# MPI smoke test does the same.  Such a crash, and only that, is retried
-# once, and said so.
-srun_train() {
-	local out=$1 status
-	shift
-	timeout 300 srun --mpi=pmix "$@" > "$out.out" 2> "$out.err"
-	status=$?
-	if [ "$status" != 0 ] && grep -q 'Segmentation fault' "$out.err" &&
-	   ! grep -q 'quorate-train.*error:' "$out.err"; then
-		t_diag "retrying after an Open MPI crash: $(grep -m1 -E 'Segmentation|TCP connect' "$out.err")"
-		timeout 300 srun --mpi=pmix "$@" > "$out.out" 2> "$out.err"
-		status=$?
-	fi
-	return "$status"
-}
 
 srun_train "$T_TMP/a" -N2 -n4 "$T" $small --metrics "$T_TMP/a.jsonl"
 status=$?

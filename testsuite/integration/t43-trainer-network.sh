@@ -6,27 +6,13 @@
 # with a fixed H is reproducible and --adapt raises H on slow links;
 # compression; a slow rank gets a smaller share and is excluded.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/srun-lib.sh"
 
 T=$T_BUILD/mpi-trainer/quorate-train
 small="--epochs 1 --limit 2000"
 t_use_cluster || { t_fail "the suite's cluster is up"; exit 1; }
 
 digest() { sed -n 's/^model-digest: //p' "$1.out"; }
-# srun_train OUT SRUN-ARGS...: as in t41 (one retry after an Open MPI 4.1.4
-# TCP-connect crash, said so).
-srun_train() {
-	local out=$1 status
-	shift
-	timeout 300 srun --mpi=pmix "$@" > "$out.out" 2> "$out.err"
-	status=$?
-	if [ "$status" != 0 ] && grep -q 'Segmentation fault' "$out.err" &&
-	   ! grep -q 'quorate-train.*error:' "$out.err"; then
-		t_diag "retrying after an Open MPI crash: $(grep -m1 -E 'Segmentation|TCP connect' "$out.err")"
-		timeout 300 srun --mpi=pmix "$@" > "$out.out" 2> "$out.err"
-		status=$?
-	fi
-	return "$status"
-}
 
 srun_train "$T_TMP/rep" -N2 -n4 "$T" $small --net-report --allreduce auto --nondeterministic
 err=$(cat "$T_TMP/rep.err")
