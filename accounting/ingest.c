@@ -473,6 +473,13 @@ static void restore_max_key(const char *cluster, int64_t job, int64_t step, void
 	key_seen(&k);
 }
 
+/* Whether slurmctld should hear of the node: not while it is what a node
+ * without quorate's words in Extra already is (no verdict, no decision). */
+static bool worth_pushing(const struct node_entry *e)
+{
+	return e->rep.verdicts > 0 || e->rep.state != NODE_UNPROVEN || e->pushed;
+}
+
 /* Everything from the database: nodes, open steps, the key bounds. */
 static int reload_state(char *err, size_t errlen)
 {
@@ -496,7 +503,7 @@ static int reload_state(char *err, size_t errlen)
 	if (W.settings.push_reputation) {
 		for (size_t i = 0; i < W.nodes.nbuckets; i++) {
 			for (struct node_entry *e = W.nodes.buckets[i]; e; e = e->next) {
-				if (strcmp(e->cluster, local_cluster) || e->rep.verdicts == 0)
+				if (strcmp(e->cluster, local_cluster) || !worth_pushing(e))
 					continue;
 				slurm_push_enqueue(e->name, e->rep.score, e->rep.state);
 				e->pushed = true;
@@ -1164,7 +1171,7 @@ static void committed(void)
 		double shown = round(n->rep.score * 10) / 10;
 
 		if (!W.settings.push_reputation || strcmp(n->cluster, local_cluster) ||
-		    n->rep.verdicts == 0)
+		    !worth_pushing(n))
 			continue;
 		if (!n->pushed || n->pushed_score != shown || n->pushed_state != n->rep.state) {
 			slurm_push_enqueue(n->name, n->rep.score, n->rep.state);

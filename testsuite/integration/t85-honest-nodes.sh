@@ -129,6 +129,16 @@ out=$(quorate node reset n4 --reason "reinstalled" 2>&1); rc=$?
 t_eq "root resets n4 (exit 0)" "$rc" 0
 t_eq "n4 starts over: unproven, no verdicts, score 0" \
 	"$(sql "SELECT state, verdicts, score FROM nodes WHERE name = 'n4'")" "unproven 0 0"
+t_wait 15 sh -c "scontrol show node n4 | grep -q 'reputation=0.0 quorate_state=unproven'"
+t_match "... and slurmctld is told" "$(scontrol show node n4)" 'Extra=reputation=0\.0 quorate_state=unproven'
+# A node without any verdict, quarantined by the admin: slurmctld hears of it too.
+t_eq "n6 ... first reset to no verdict" "$(quorate node reset n6 --reason "fresh" > /dev/null; sql "SELECT verdicts FROM nodes WHERE name = 'n6'")" 0
+quorate node quarantine n6 --reason "not yet racked" > /dev/null
+t_wait 15 sh -c "scontrol show node n6 | grep -q quorate_state=quarantined"
+t_eq "a node with no verdict, quarantined by the admin, is quarantined in slurmctld" "$(sched_state n6)" quarantined
+quorate node release n6 --reason "racked" > /dev/null
+t_wait 15 sh -c "scontrol show node n6 | grep -q quorate_state=unproven"
+t_eq "... and released" "$(sched_state n6)" unproven
 ev=$(quorate events n3 --limit 3)
 t_match "quorate events n3 lists the quarantine, its reason and the admin" "$ev" \
 	'admin-quarantine +ECC errors, ticket 4711 .*->quarantined +by uid 0'
@@ -136,7 +146,7 @@ t_match "... and the release" "$ev" 'admin-release +DIMM replaced .*quarantined-
 t_match "quorate events n4 lists the reset" "$(quorate events n4 --limit 1)" 'admin-reset +reinstalled .* by uid 0'
 t_eq "the events are stored with the admin's uid" \
 	"$(sql "SELECT string_agg(kind || ':' || admin_uid, ' ' ORDER BY id) FROM reputation_events WHERE kind LIKE 'admin-%'")" \
-	"admin-quarantine:0 admin-release:0 admin-reset:0"
+	"admin-quarantine:0 admin-release:0 admin-reset:0 admin-reset:0 admin-quarantine:0 admin-release:0"
 
 # --- 3. verdicts that say what they verified -----------------------------
 out=$(timeout 120 srun -N3 --replicas=3 --verify=nonsense true 2>&1); rc=$?
