@@ -74,6 +74,9 @@ void settings_get(struct settings *out);
 /* root, SlurmUser or AuthorizedUsers: may report results and contributions,
  * and read every verdict. */
 bool settings_privileged(uid_t uid);
+/* root or SlurmUser: may change a node's reputation (quorate node ...).
+ * AuthorizedUsers report results; they do not judge nodes. */
+bool settings_admin(uid_t uid);
 /* Add SlurmUser (from slurm.conf) to the privileged uids. */
 void settings_set_slurm_user(uid_t uid);
 

@@ -98,6 +98,8 @@ static struct {
 	struct node_entry **touched_nodes;
 	size_t ntouched_nodes, cap_touched_nodes;
 	struct settings settings;
+	struct rep_params evaluated_with;	/* the node states' rule */
+	bool reevaluate;			/* a state was (re)loaded */
 	double next_attempt, backoff, last_tick;
 	bool warned_down;
 } W = {
@@ -489,6 +491,7 @@ static int reload_state(char *err, size_t errlen)
 		return -1;
 	}
 	log_verbose("state loaded: %zu nodes, %zu open steps", W.nodes.count, W.steps.count);
+	W.reevaluate = true;	/* at the next tick, in a transaction */
 	/* slurmctld may have lost or missed what we pushed: push every local node. */
 	if (W.settings.push_reputation) {
 		for (size_t i = 0; i < W.nodes.nbuckets; i++) {
@@ -622,9 +625,10 @@ static void add_site_op(const char *site)
 	op_text(op, site);
 }
 
+/* admin_uid: the admin who decided, or -1 for the verifier's own events. */
 static void add_event_op(const struct node_entry *n, double now, const char *kind,
 			 const char *reason, const struct step_entry *s, int replica,
-			 const struct rep_node *before)
+			 const struct rep_node *before, int64_t admin_uid)
 {
 	struct store_op *op = store_tx_add(W.tx, STMT_EVENT);
 
@@ -649,6 +653,10 @@ static void add_event_op(const struct node_entry *n, double now, const char *kin
 	op_double(op, n->rep.agree);
 	op_double(op, n->rep.disagree);
 	op_double(op, n->rep.missing);
+	if (admin_uid >= 0)
+		op_int(op, admin_uid);
+	else
+		op_text(op, NULL);
 }
 
 /* The distinct nodes of a replica: those of its parts, then its layout. */
@@ -727,7 +735,7 @@ static void apply_changes(struct step_entry *s, const struct vstep_change *ch, s
 			(void)rep_apply(&ne->rep, ev, now, &W.settings.rep);
 			snprintf(ne->last_verdict, sizeof(ne->last_verdict), "%s", reason);
 			ne->last_verdict_at = now;
-			add_event_op(ne, now, rep_event_name(ev), reason, s, ch[i].replica, &before);
+			add_event_op(ne, now, rep_event_name(ev), reason, s, ch[i].replica, &before, -1);
 			if (before.state != ne->rep.state)
 				log_info("node %s: %s -> %s (score %.1f, %s of %s)", ne->name,
 					 node_state_name(before.state), node_state_name(ne->rep.state),
@@ -904,6 +912,72 @@ static void apply_site(struct ingest_item *it)
 	}
 }
 
+/* An admin's decision about a node quorated knows (not one it would
+ * create: a mistyped name must not become a node). */
+static void apply_node_admin(struct ingest_request *req, struct ingest_item *it, double now)
+{
+	const struct qmsg_node_admin *a = &it->a;
+	struct node_entry *ne = node_find(a->cluster, a->node, node_hash(a->cluster, a->node));
+	enum rep_admin_action action;
+	struct rep_node before;
+	char kind[32];
+	json_object *ans;
+
+	if (rep_admin_parse(a->action, &action)) {	/* the worker checked it */
+		set_answer(it, ingest_item_error("malformed", "action: '%s' is not quarantine, "
+						 "release or reset", a->action));
+		return;
+	}
+	if (!ne) {
+		set_answer(it, ingest_item_error("unknown_node", "quorated has no record of node %s "
+						 "in cluster %s", a->node, a->cluster));
+		return;
+	}
+	touch_node(ne);
+	before = ne->rep;
+	(void)rep_admin(&ne->rep, action, now, &W.settings.rep);
+	snprintf(kind, sizeof(kind), "admin-%s", rep_admin_name(action));
+	add_event_op(ne, now, kind, a->reason, NULL, 0, &before, (int64_t)req->uid);
+	log_info("node %s: %s by uid %u: %s -> %s (score %.1f): %s", ne->name,
+		 rep_admin_name(action), (unsigned)req->uid, node_state_name(before.state),
+		 node_state_name(ne->rep.state), ne->rep.score, a->reason);
+	ans = item_ok("done");
+	if (ans) {
+		json_object_object_add(ans, "node", json_object_new_string(ne->name));
+		json_object_object_add(ans, "state_before",
+				       json_object_new_string(node_state_name(before.state)));
+		json_object_object_add(ans, "state_after",
+				       json_object_new_string(node_state_name(ne->rep.state)));
+		json_object_object_add(ans, "score", qmsg_new_double(round(ne->rep.score * 10) / 10));
+	}
+	set_answer(it, ans);
+}
+
+/* The rule or its thresholds may differ from those the states were
+ * decided by (a new quorated, a reload, a state rebuilt): decide again,
+ * each change an event. */
+static void reevaluate_nodes(double now)
+{
+	for (size_t i = 0; i < W.nodes.nbuckets; i++) {
+		for (struct node_entry *n = W.nodes.buckets[i]; n; n = n->next) {
+			struct rep_node before = n->rep;
+
+			(void)rep_reevaluate(&n->rep, now, &W.settings.rep);
+			if (n->rep.state == before.state && n->rep.score == before.score)
+				continue;
+			touch_node(n);
+			if (n->rep.state == before.state)
+				continue;
+			add_event_op(n, now, "reevaluated", "reputation rule", NULL, 0, &before, -1);
+			log_info("node %s: %s -> %s under the reputation rule (score %.1f)", n->name,
+				 node_state_name(before.state), node_state_name(n->rep.state),
+				 n->rep.score);
+		}
+	}
+	W.evaluated_with = W.settings.rep;
+	W.reevaluate = false;
+}
+
 /* Settle steps whose grace period is over; re-admit quarantined nodes. */
 static void tick(double now)
 {
@@ -930,16 +1004,16 @@ static void tick(double now)
 		for (struct node_entry *n = W.nodes.buckets[i]; n; n = n->next) {
 			struct rep_node before = n->rep;
 
-			if (n->rep.state != NODE_QUARANTINED || now < n->rep.quarantined_until)
+			if (!rep_expire_quarantine(&n->rep, now, &W.settings.rep))
 				continue;
 			touch_node(n);
-			before = n->rep;
-			(void)rep_expire_quarantine(&n->rep, now);
-			add_event_op(n, now, "readmitted", "quarantine over", NULL, 0, &before);
-			log_info("node %s: quarantine over, back on probation (score %.1f)",
-				 n->name, n->rep.score);
+			add_event_op(n, now, "readmitted", "quarantine over", NULL, 0, &before, -1);
+			log_info("node %s: quarantine over, now %s (score %.1f)",
+				 n->name, node_state_name(n->rep.state), n->rep.score);
 		}
 	}
+	if (W.reevaluate || memcmp(&W.evaluated_with, &W.settings.rep, sizeof(W.evaluated_with)))
+		reevaluate_nodes(now);
 }
 
 /* Drop settled steps nobody reported to for a while (they reload on demand). */
@@ -964,13 +1038,21 @@ static void evict(double now)
 	}
 }
 
+/* The verdict as it stands now: rewritten as late replicas come in. */
 static const char *verdict_reason(const struct step_entry *s, char *buf, size_t len)
 {
 	const struct vstep *v = &s->vs;
 
-	if (v->verdict == VERDICT_ACCEPTED)
-		snprintf(buf, len, "%d of %d replicas agree (quorum %d)", v->agree, v->replicas, v->quorum);
-	else
+	if (v->verdict == VERDICT_ACCEPTED) {
+		int n = snprintf(buf, len, "%d of %d replicas agree (quorum %d)", v->agree,
+				 v->replicas, v->quorum);
+
+		if (n > 0 && (size_t)n < len && v->disagree)
+			n += snprintf(buf + n, len - (size_t)n, ", %d disagree%s", v->disagree,
+				      v->disagree == 1 ? "s" : "");
+		if (n > 0 && (size_t)n < len && v->missing)
+			snprintf(buf + n, len - (size_t)n, ", %d missing", v->missing);
+	} else
 		snprintf(buf, len, "no quorum of %d among %d replicas (%d reported, %d missing)",
 			 v->quorum, v->replicas, v->completed, v->missing);
 	return buf;
@@ -1047,7 +1129,7 @@ static void flush_touched(double now)
 		op_int(op, n->rep.verdicts);
 		op_double(op, n->rep.score);
 		op_text(op, node_state_name(n->rep.state));
-		if (n->rep.state == NODE_QUARANTINED)
+		if (n->rep.state == NODE_QUARANTINED && !n->rep.held)
 			op_double(op, n->rep.quarantined_until);
 		else
 			op_text(op, NULL);
@@ -1060,6 +1142,7 @@ static void flush_touched(double now)
 			op_double(op, n->last_verdict_at);
 		else
 			op_text(op, NULL);
+		op_bool(op, n->rep.held);
 	}
 }
 
@@ -1175,6 +1258,8 @@ static enum store_rc process(struct ingest_request *reqs, bool with_tick, double
 		for (size_t i = 0; i < req->n; i++)
 			if (req->items[i].kind == ITEM_RESULT)
 				resolve_cluster(req->items[i].r.cluster);
+			else if (req->items[i].kind == ITEM_NODE_ADMIN)
+				resolve_cluster(req->items[i].a.cluster);
 			else
 				resolve_cluster(req->items[i].k.cluster);
 	if (load_missing_steps(reqs, err, sizeof(err), &lost)) {
@@ -1191,6 +1276,7 @@ static enum store_rc process(struct ingest_request *reqs, bool with_tick, double
 			case ITEM_RESULT: apply_result(req, it, now); break;
 			case ITEM_CONTRIBUTION: apply_contribution(req, it, now); break;
 			case ITEM_SITE: apply_site(it); break;
+			case ITEM_NODE_ADMIN: apply_node_admin(req, it, now); break;
 			}
 		}
 	}

@@ -24,6 +24,7 @@ enum ingest_kind {
 	ITEM_RESULT,
 	ITEM_CONTRIBUTION,
 	ITEM_SITE,		/* a node's site, learnt from slurmctld */
+	ITEM_NODE_ADMIN,	/* an admin's decision (the request's uid) */
 };
 
 struct ingest_item {
@@ -31,6 +32,7 @@ struct ingest_item {
 	struct qmsg_result r;
 	struct qmsg_contribution k;
 	char site[QMSG_NAME_MAX];	/* ITEM_SITE: k.cluster, k.node, site */
+	struct qmsg_node_admin a;	/* ITEM_NODE_ADMIN */
 	bool invalid;			/* malformed: answered by the worker */
 	json_object *answer;		/* set by the writer */
 	int rows;

@@ -27,6 +27,7 @@
 #include "quorate_chain.h"
 #include "report.h"
 #include "quorate_contrib.h"
+#include "reputation.h"
 
 enum exit_code {
 	EXIT_OK = 0,		/* success; verdict ACCEPTED */
@@ -79,6 +80,9 @@ static void usage(void)
 	       "                                  a step's verdict; --output prints the agreed output\n"
 	       "  events NODE [--limit N] [--cluster C]\n"
 	       "                                  a node's reputation changes, oldest first\n"
+	       "  node quarantine|release|reset NODE --reason TEXT [--cluster C]\n"
+	       "                                  an admin's decision (root or SlurmUser): hold a\n"
+	       "                                  node in quarantine, release it, forget its history\n"
 	       "  send [JSON|-]                   send a request as it is; print the answer\n"
 	       "  send --credential FILE          send an already-encoded munge credential\n"
 	       "  flush-spool [--spool DIR] [--quiet]\n"
@@ -289,6 +293,7 @@ struct cmd_opts {
 	const char *cluster;
 	const char *wait;	/* verdict */
 	const char *limit;	/* events */
+	const char *reason;	/* node */
 	bool output;		/* verdict */
 };
 
@@ -299,14 +304,16 @@ static void parse_cmd_opts(int *argc, char ***argv, const char *cmd, struct cmd_
 		{ "wait", required_argument, NULL, 'w' },
 		{ "limit", required_argument, NULL, 'l' },
 		{ "output", no_argument, NULL, 'o' },
+		{ "reason", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool verdict = !strcmp(cmd, "verdict"), events = !strcmp(cmd, "events");
+	bool node = !strcmp(cmd, "node");
 	int opt;
 
 	memset(o, 0, sizeof(*o));
 	optind = 0;	/* glibc: start afresh (and permute: options may follow arguments) */
-	while ((opt = getopt_long(*argc, *argv, ":c:w:l:o", opts, NULL)) != -1) {
+	while ((opt = getopt_long(*argc, *argv, ":c:w:l:or:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			if (!qmsg_valid_cluster(optarg))
@@ -327,6 +334,11 @@ static void parse_cmd_opts(int *argc, char ***argv, const char *cmd, struct cmd_
 			if (!events)
 				die_usage("%s: --limit is for events only", cmd);
 			o->limit = optarg;
+			break;
+		case 'r':
+			if (!node)
+				die_usage("%s: --reason is for node only", cmd);
+			o->reason = optarg;
 			break;
 		case ':':
 			die_usage("%s: option %s needs a value", cmd, (*argv)[optind - 1]);
@@ -504,20 +516,65 @@ static int cmd_events(int argc, char **argv)
 		return EXIT_OK;
 	}
 	arr = field(ans, "events");
-	printf("%-19s %-10s %-16s %13s  %s\n", "TIME", "KIND", "REASON", "SCORE", "STATE");
+	printf("%-19s %-16s %-16s %13s  %s\n", "TIME", "KIND", "REASON", "SCORE", "STATE");
 	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
 		json_object *e = json_object_array_get_idx(arr, i);
-		char t[32], score[32];
+		const char *sb = sfield(e, "state_before", "?"), *sa = sfield(e, "state_after", "?");
+		char t[32], score[32], state[48];
 
 		snprintf(score, sizeof(score), "%.1f->%.1f", nfield(e, "score_before", 0),
 			 nfield(e, "score_after", 0));
-		printf("%-19s %-10s %-16s %13s  %s%s%s\n", when(nfield(e, "at", 0), t, sizeof(t)),
-		       sfield(e, "kind", "?"), sfield(e, "reason", ""), score,
-		       sfield(e, "state_before", "?"),
-		       strcmp(sfield(e, "state_before", ""), sfield(e, "state_after", "")) ? "->" : "",
-		       strcmp(sfield(e, "state_before", ""), sfield(e, "state_after", "")) ?
-		       sfield(e, "state_after", "") : "");
+		snprintf(state, sizeof(state), "%s%s%s", sb, strcmp(sb, sa) ? "->" : "",
+			 strcmp(sb, sa) ? sa : "");
+		printf("%-19s %-16s %-16s %13s  %s", when(nfield(e, "at", 0), t, sizeof(t)),
+		       sfield(e, "kind", "?"), sfield(e, "reason", ""), score, state);
+		if (field(e, "admin_uid"))
+			printf("  by uid %.0f", nfield(e, "admin_uid", 0));
+		printf("\n");
 	}
+	json_object_put(ans);
+	return EXIT_OK;
+}
+
+/* quorate node quarantine|release|reset NODE --reason TEXT: an admin's
+ * decision, kept in the node's events with the admin's uid. */
+static int cmd_node(int argc, char **argv)
+{
+	struct cmd_opts o;
+	json_object *req, *ans;
+	enum rep_admin_action act;
+	const char *action;
+	char err[128];
+	int rc;
+
+	parse_cmd_opts(&argc, &argv, "node", &o);
+	if (argc != 2)
+		die_usage("node: give an action (quarantine, release or reset) and one NODE");
+	action = argv[0];
+	if (rep_admin_parse(action, &act))
+		die_usage("node: unknown action '%s' (allowed: quarantine, release, reset)", action);
+	if (!qmsg_valid_node(argv[1]))
+		die_usage("node: '%s' is not a node name", argv[1]);
+	if (!o.reason)
+		die_usage("node %s: --reason TEXT is required (it is kept in the node's events)", action);
+	if (qmsg_check_text(o.reason, QMSG_REASON_MAX, err, sizeof(err)))
+		die_usage("node %s: --reason: %s", action, err);
+	req = request(QMSG_NODE_ADMIN);
+	if (o.cluster)
+		json_object_object_add(req, "cluster", json_object_new_string(o.cluster));
+	json_object_object_add(req, "node", json_object_new_string(argv[1]));
+	json_object_object_add(req, "action", json_object_new_string(action));
+	json_object_object_add(req, "reason", json_object_new_string(o.reason));
+	rc = call(json_object_to_json_string(req), 0, &ans);
+	json_object_put(req);
+	if (rc)
+		return rc;
+	if (G.json)
+		print_json(ans);
+	else
+		printf("%s: %s -> %s (score %.1f)\n", sfield(ans, "node", argv[1]),
+		       sfield(ans, "state_before", "?"), sfield(ans, "state_after", "?"),
+		       nfield(ans, "score", 0));
 	json_object_put(ans);
 	return EXIT_OK;
 }
@@ -870,7 +927,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		die_usage("no command (allowed: ping, nodes, verdict, events, send, flush-spool, chain, "
+		die_usage("no command (allowed: ping, nodes, node, verdict, events, send, flush-spool, chain, "
 			  "report, ingest, epoch)");
 	cmd = argv[optind];
 	argc -= optind;
@@ -884,11 +941,11 @@ int main(int argc, char **argv)
 			i--;
 		}
 	}
-	if (strcmp(cmd, "ping") && strcmp(cmd, "nodes") && strcmp(cmd, "verdict") &&
+	if (strcmp(cmd, "ping") && strcmp(cmd, "nodes") && strcmp(cmd, "node") && strcmp(cmd, "verdict") &&
 	    strcmp(cmd, "events") && strcmp(cmd, "send") && strcmp(cmd, "flush-spool") &&
 	    strcmp(cmd, "chain") && strcmp(cmd, "report") && strcmp(cmd, "ingest") &&
 	    strcmp(cmd, "epoch"))
-		die_usage("unknown command '%s' (allowed: ping, nodes, verdict, events, send, flush-spool, chain, "
+		die_usage("unknown command '%s' (allowed: ping, nodes, node, verdict, events, send, flush-spool, chain, "
 			  "report, ingest, epoch)", cmd);
 	load_config();
 	if (!strcmp(cmd, "report"))
@@ -903,6 +960,8 @@ int main(int argc, char **argv)
 		rc = cmd_verdict(argc, argv);
 	else if (!strcmp(cmd, "events"))
 		rc = cmd_events(argc, argv);
+	else if (!strcmp(cmd, "node"))
+		rc = cmd_node(argc, argv);
 	else if (!strcmp(cmd, "flush-spool"))
 		rc = cmd_flush_spool(argc, argv);
 	else if (!strcmp(cmd, "ingest"))

@@ -65,6 +65,7 @@ int settings_from_conf(const struct quorate_conf *conf, struct settings *s,
 	s->rep.trust_above = conf->trust_above;
 	s->rep.quarantine_below = conf->quarantine_below;
 	s->rep.quarantine_seconds = (double)conf->quarantine_seconds;
+	s->rep.probation_below = conf->probation_below;
 	s->missing_grace = conf->missing_grace;
 	s->max_frame = conf->max_frame;
 	s->max_output = conf->max_output;
@@ -120,6 +121,17 @@ void settings_set_slurm_user(uid_t uid)
 	slurm_user = uid;
 	have_slurm_user = true;
 	pthread_rwlock_unlock(&settings_lock);
+}
+
+bool settings_admin(uid_t uid)
+{
+	bool ok = uid == 0;
+
+	pthread_rwlock_rdlock(&settings_lock);
+	if (have_slurm_user && uid == slurm_user)
+		ok = true;
+	pthread_rwlock_unlock(&settings_lock);
+	return ok;
 }
 
 bool settings_privileged(uid_t uid)
@@ -320,8 +332,9 @@ static void reload(const char *path, struct quorate_conf *conf, bool foreground,
 	if (start_logging(&fresh, foreground, verbose))
 		log_error("reload: LogFile %s: %s", fresh.log_file, strerror(errno));
 	log_info("reloaded %s: HalfLife=%lds MinVerdicts=%ld TrustAbove=%g QuarantineBelow=%g "
-		 "MissingGrace=%lds", path, fresh.half_life, fresh.min_verdicts, fresh.trust_above,
-		 fresh.quarantine_below, fresh.missing_grace);
+		 "ProbationBelow=%g MissingGrace=%lds", path, fresh.half_life, fresh.min_verdicts,
+		 fresh.trust_above, fresh.quarantine_below, fresh.probation_below,
+		 fresh.missing_grace);
 	/* Keep the start-up values of what needs a restart. */
 	{
 		struct quorate_conf old = *conf;

@@ -40,19 +40,20 @@ static const struct {
 		" last_report_at = EXCLUDED.last_report_at, settled = EXCLUDED.settled" },
 	[STMT_NODE] = { "q_nodes",
 		"INSERT INTO nodes (cluster, name, site, agree, disagree, missing, verdicts,"
-		" score, state, quarantined_until, updated_at, last_verdict, last_verdict_at)"
+		" score, state, quarantined_until, updated_at, last_verdict, last_verdict_at,"
+		" admin_hold)"
 		" SELECT c, n, si, a, d, mi, v, sc, st, to_timestamp(q), to_timestamp(up), lv,"
-		" to_timestamp(lva) FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[],"
+		" to_timestamp(lva), ah FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[],"
 		" $5::float8[], $6::float8[], $7::int8[], $8::float8[], $9::text[], $10::float8[],"
-		" $11::float8[], $12::text[], $13::float8[])"
-		" AS u(c, n, si, a, d, mi, v, sc, st, q, up, lv, lva)"
+		" $11::float8[], $12::text[], $13::float8[], $14::bool[])"
+		" AS u(c, n, si, a, d, mi, v, sc, st, q, up, lv, lva, ah)"
 		" ON CONFLICT (cluster, name) DO UPDATE SET site = EXCLUDED.site,"
 		" agree = EXCLUDED.agree, disagree = EXCLUDED.disagree,"
 		" missing = EXCLUDED.missing, verdicts = EXCLUDED.verdicts,"
 		" score = EXCLUDED.score, state = EXCLUDED.state,"
 		" quarantined_until = EXCLUDED.quarantined_until,"
 		" updated_at = EXCLUDED.updated_at, last_verdict = EXCLUDED.last_verdict,"
-		" last_verdict_at = EXCLUDED.last_verdict_at" },
+		" last_verdict_at = EXCLUDED.last_verdict_at, admin_hold = EXCLUDED.admin_hold" },
 	[STMT_RESULT] = { "q_results",
 		"INSERT INTO replica_results (cluster, job_id, step_id, replica, part, node,"
 		" sha256, exit_status, runtime, output, output_size, reporter_uid, reported_at)"
@@ -75,15 +76,17 @@ static const struct {
 		" $12::float8[]) AS u(c, j, s, v, cr, cd, a, d, m, r, da, ua)"
 		" ON CONFLICT (cluster, job_id, step_id) DO UPDATE SET"
 		" agree = EXCLUDED.agree, disagree = EXCLUDED.disagree,"
-		" missing = EXCLUDED.missing, updated_at = EXCLUDED.updated_at" },
+		" missing = EXCLUDED.missing, reason = EXCLUDED.reason,"
+		" updated_at = EXCLUDED.updated_at" },
 	[STMT_EVENT] = { "q_events",
 		"INSERT INTO reputation_events (cluster, node, at, kind, reason, job_id,"
 		" step_id, replica, score_before, score_after, state_before, state_after,"
-		" agree, disagree, missing) SELECT c, n, to_timestamp(t), k, r, j, s, re, sb, sa,"
-		" stb, sta, a, d, m FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[],"
-		" $5::text[], $6::int8[], $7::int8[], $8::int4[], $9::float8[], $10::float8[],"
-		" $11::text[], $12::text[], $13::float8[], $14::float8[], $15::float8[])"
-		" WITH ORDINALITY AS u(c, n, t, k, r, j, s, re, sb, sa, stb, sta, a, d, m, ord)"
+		" agree, disagree, missing, admin_uid) SELECT c, n, to_timestamp(t), k, r, j, s, re,"
+		" sb, sa, stb, sta, a, d, m, au FROM unnest($1::text[], $2::text[], $3::float8[],"
+		" $4::text[], $5::text[], $6::int8[], $7::int8[], $8::int4[], $9::float8[],"
+		" $10::float8[], $11::text[], $12::text[], $13::float8[], $14::float8[],"
+		" $15::float8[], $16::int8[])"
+		" WITH ORDINALITY AS u(c, n, t, k, r, j, s, re, sb, sa, stb, sta, a, d, m, au, ord)"
 		" ORDER BY ord" },
 	[STMT_CONTRIBUTION] = { "q_contribution",
 		"INSERT INTO contributions (cluster, job_id, step_id, rank, node,"
@@ -165,8 +168,8 @@ static int prepare_loads(PGconn *conn, char *err, size_t errlen);
 
 /* Columns (parameters) of each statement. */
 static const int ncols[STMT_COUNT] = {
-	[STMT_SITE] = 1, [STMT_STEP] = 13, [STMT_NODE] = 13, [STMT_RESULT] = 13,
-	[STMT_OUTCOME] = 7, [STMT_VERDICT] = 12, [STMT_EVENT] = 15, [STMT_CONTRIBUTION] = 11,
+	[STMT_SITE] = 1, [STMT_STEP] = 13, [STMT_NODE] = 14, [STMT_RESULT] = 13,
+	[STMT_OUTCOME] = 7, [STMT_VERDICT] = 12, [STMT_EVENT] = 16, [STMT_CONTRIBUTION] = 11,
 };
 
 /* The multi-row statements as one: WITH a AS (INSERT ...), b AS (INSERT
@@ -1135,7 +1138,7 @@ int store_load_nodes(PGconn *conn, stored_node_fn fn, void *arg,
 		"SELECT cluster, name, coalesce(site, ''), agree, disagree, missing, verdicts,"
 		" score, state, extract(epoch FROM quarantined_until),"
 		" extract(epoch FROM updated_at), coalesce(last_verdict, ''),"
-		" extract(epoch FROM last_verdict_at) FROM nodes");
+		" extract(epoch FROM last_verdict_at), admin_hold FROM nodes");
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		result_err(err, errlen, "loading nodes", res);
@@ -1157,11 +1160,12 @@ int store_load_nodes(PGconn *conn, stored_node_fn fn, void *arg,
 		n.rep.score = get_double(res, r, 7);
 		if (node_state_parse(PQgetvalue(res, r, 8), &n.rep.state) ||
 		    n.rep.state == NODE_NEUTRAL)
-			n.rep.state = NODE_PROBATION;
+			n.rep.state = NODE_UNPROVEN;	/* re-evaluated after the load */
 		n.rep.quarantined_until = get_double(res, r, 9);
 		n.rep.updated_at = get_double(res, r, 10);
 		get_str(res, r, 11, n.last_verdict, sizeof(n.last_verdict));
 		n.last_verdict_at = get_double(res, r, 12);
+		n.rep.held = !strcmp(PQgetvalue(res, r, 13), "t");
 		fn(&n, arg);
 	}
 	PQclear(res);
@@ -1515,7 +1519,7 @@ json_object *store_answer_nodes(const struct qmsg_reputation_query *q)
 	res = query(conn,
 		"SELECT cluster, name, coalesce(site, ''), state, score, agree, disagree, missing,"
 		" verdicts, last_verdict, extract(epoch FROM last_verdict_at),"
-		" extract(epoch FROM quarantined_until), extract(epoch FROM updated_at)"
+		" extract(epoch FROM quarantined_until), extract(epoch FROM updated_at), admin_hold"
 		" FROM nodes WHERE ($1 = '' OR cluster = $1) AND ($2 = '' OR name = $2)"
 		" ORDER BY cluster, length(name), name",
 		2, params, err, sizeof(err));
@@ -1553,6 +1557,7 @@ json_object *store_answer_nodes(const struct qmsg_reputation_query *q)
 		bad |= jadd_time(o, "last_verdict_at", res, r, 10);
 		bad |= jadd_time(o, "quarantined_until", res, r, 11);
 		bad |= jadd_time(o, "updated_at", res, r, 12);
+		bad |= jadd(o, "admin_hold", json_object_new_boolean(!strcmp(PQgetvalue(res, r, 13), "t")));
 	}
 	PQclear(res);
 	if (bad) {
@@ -1577,7 +1582,7 @@ json_object *store_answer_events(const struct qmsg_events_query *q)
 		return db_unavailable(err);
 	res = query(conn,
 		"SELECT id, extract(epoch FROM at), kind, reason, job_id, step_id, replica,"
-		" score_before, score_after, state_before, state_after"
+		" score_before, score_after, state_before, state_after, admin_uid"
 		" FROM reputation_events WHERE cluster = $1 AND node = $2"
 		" ORDER BY id DESC LIMIT $3",
 		3, params, err, sizeof(err));
@@ -1614,6 +1619,8 @@ json_object *store_answer_events(const struct qmsg_events_query *q)
 		bad |= jadd(o, "score_after", qmsg_new_double(round(get_double(res, r, 8) * 10) / 10));
 		bad |= jadd(o, "state_before", json_object_new_string(PQgetvalue(res, r, 9)));
 		bad |= jadd(o, "state_after", json_object_new_string(PQgetvalue(res, r, 10)));
+		if (!PQgetisnull(res, r, 11))
+			bad |= jadd(o, "admin_uid", json_object_new_int64(get_ll(res, r, 11)));
 	}
 	PQclear(res);
 	if (bad) {

@@ -244,6 +244,55 @@ static void handle_reports(struct conn *c, json_object *msg, enum qmsg_type type
 	}
 }
 
+/* An admin's decision about a node: checked here, applied by the writer. */
+static void handle_node_admin(struct conn *c, json_object *msg, uid_t uid)
+{
+	struct ingest_request *req;
+	enum rep_admin_action action;
+	char err[512];
+	int bad;
+
+	if (!settings_admin(uid)) {
+		atomic_fetch_add(&counters.forbidden, 1);
+		log_rejection("node_admin from uid %u at %s refused: only root and SlurmUser may "
+			      "change a node's reputation", (unsigned)uid, conn_peer(c));
+		respond(c, qmsg_response_error("forbidden",
+			"uid %u may not change a node's reputation (only root and SlurmUser)",
+			(unsigned)uid));
+		return;
+	}
+	req = ingest_request_new(1);
+	if (!req) {
+		respond(c, qmsg_response_error("retry_later", "out of memory"));
+		return;
+	}
+	req->items[0].kind = ITEM_NODE_ADMIN;
+	bad = qmsg_node_admin_from_json(msg, &req->items[0].a, err, sizeof(err));
+	if (!bad && rep_admin_parse(req->items[0].a.action, &action)) {
+		snprintf(err, sizeof(err), "action: '%s' is not quarantine, release or reset",
+			 req->items[0].a.action);
+		bad = -1;
+	}
+	if (bad) {
+		atomic_fetch_add(&counters.malformed, 1);
+		log_rejection("malformed node_admin from uid %u at %s: %s", (unsigned)uid,
+			      conn_peer(c), err);
+		ingest_request_free(req);
+		respond(c, qmsg_response_error("malformed", "%s", err));
+		return;
+	}
+	req->conn = c;
+	req->uid = uid;
+	req->received_at = now_seconds();
+	req->n = 1;
+	if (!ingest_available() || ingest_submit(req)) {
+		atomic_fetch_add(&counters.refused_retry, 1);
+		ingest_request_free(req);
+		respond(c, qmsg_response_error("retry_later", "the database is unavailable or "
+					       "quorated is busy; try again later"));
+	}
+}
+
 static void handle_verdict(struct conn *c, json_object *msg, uid_t uid)
 {
 	struct qmsg_verdict_query q;
@@ -333,6 +382,9 @@ static void handle_message(struct conn *c, const char *text, size_t len, uid_t u
 	}
 	case QMSG_HEALTH:
 		respond(c, health_answer(uid));
+		break;
+	case QMSG_NODE_ADMIN:
+		handle_node_admin(c, msg, uid);
 		break;
 	case QMSG_NONE:
 		respond(c, qmsg_response_error("malformed", "no message type"));

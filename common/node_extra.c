@@ -20,6 +20,7 @@ static const char *const state_names[] = {
 	[NODE_PROBATION] = "probation",
 	[NODE_TRUSTED] = "trusted",
 	[NODE_QUARANTINED] = "quarantined",
+	[NODE_UNPROVEN] = "unproven",
 };
 
 const char *node_state_name(enum node_state state)
@@ -130,18 +131,15 @@ void node_extra_parse(const char *extra, struct node_reputation *rep,
 }
 
 enum node_state node_effective_state(const struct node_reputation *rep,
-				     double trust_above,
-				     double quarantine_below)
+				     double trust_above)
 {
 	if (!rep->has_score)
 		return NODE_NEUTRAL;
 	if (rep->has_state)
 		return rep->state;
-	if (rep->score < quarantine_below)
-		return NODE_QUARANTINED;
 	if (rep->score >= trust_above)
 		return NODE_TRUSTED;
-	return NODE_PROBATION;
+	return NODE_UNPROVEN;
 }
 
 struct format_state {

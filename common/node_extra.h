@@ -5,7 +5,7 @@
  * tokens in the node's Extra string (scontrol show node: Extra=...):
  *
  *     reputation=NN.N            score, 0..100
- *     quorate_state=STATE        probation | trusted | quarantined
+ *     quorate_state=STATE        unproven | trusted | probation | quarantined
  *
  * Anything else in Extra belongs to the admin and is kept as it is.  A node
  * without a reputation token is "neutral": scheduled as cons_tres would.
@@ -21,6 +21,7 @@ enum node_state {
 	NODE_PROBATION,
 	NODE_TRUSTED,
 	NODE_QUARANTINED,
+	NODE_UNPROVEN,		/* no evidence against it, not yet trusted */
 };
 
 struct node_reputation {
@@ -41,10 +42,10 @@ void node_extra_parse(const char *extra, struct node_reputation *rep,
 		      int *malformed);
 
 /* The state a node is scheduled by: quorated's when it wrote one, else
- * from the score and the thresholds; NODE_NEUTRAL without a score. */
+ * trusted at score >= trust_above and unproven below (a score alone is no
+ * evidence of misbehaviour); NODE_NEUTRAL without a score. */
 enum node_state node_effective_state(const struct node_reputation *rep,
-				     double trust_above,
-				     double quarantine_below);
+				     double trust_above);
 
 /* Write into out (size outlen) a new Extra string: the old one without
  * quorate's tokens, followed by reputation=score and quorate_state=state.

@@ -385,6 +385,7 @@ static const struct conf_key qconf_keys[] = {
 	{ "TrustAbove", CONF_DOUBLE, F(trust_above), 0, 100, NULL, false },
 	{ "QuarantineBelow", CONF_DOUBLE, F(quarantine_below), 0, 100, NULL, false },
 	{ "QuarantineSeconds", CONF_SECONDS, F(quarantine_seconds), 0, 3650 * DAY, NULL, false },
+	{ "ProbationBelow", CONF_DOUBLE, F(probation_below), 0, 100, NULL, false },
 	{ "PushReputation", CONF_BOOL, F(push_reputation), 0, -1, NULL, false },
 	{ "SiteFeaturePrefix", CONF_STRING, F(site_feature_prefix), 0, -1, NULL, false },
 	{ "ChainRPC", CONF_STRING, F(chain_rpc), 0, -1, NULL, false },
@@ -431,6 +432,7 @@ int qconf_defaults(struct quorate_conf *conf)
 	conf->trust_above = 80;
 	conf->quarantine_below = 40;
 	conf->quarantine_seconds = 86400;
+	conf->probation_below = 75;
 	conf->push_reputation = true;
 	conf->confirmations = 2;
 	conf->chain_poll = 5;

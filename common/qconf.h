@@ -56,6 +56,7 @@ struct quorate_conf {
 	double trust_above;		/* TrustAbove */
 	double quarantine_below;	/* QuarantineBelow */
 	long quarantine_seconds;	/* QuarantineSeconds */
+	double probation_below;		/* ProbationBelow */
 	bool push_reputation;		/* PushReputation: write node Extra */
 	/* sites */
 	char *site_feature_prefix;	/* SiteFeaturePrefix, default site_ */

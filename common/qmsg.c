@@ -26,6 +26,7 @@ static const char *const type_names[] = {
 	[QMSG_REPUTATION_QUERY] = "reputation_query",
 	[QMSG_EVENTS_QUERY] = "events_query",
 	[QMSG_HEALTH] = "health",
+	[QMSG_NODE_ADMIN] = "node_admin",
 };
 #define NTYPES (sizeof(type_names) / sizeof(type_names[0]))
 
@@ -698,6 +699,57 @@ int qmsg_events_query_from_json(json_object *o, struct qmsg_events_query *q,
 	    get_int(o, "limit", false, 1, QMSG_MAX_EVENTS, &x, err, errlen) < 0)
 		return -1;
 	q->limit = (int)x;
+	return 0;
+}
+
+static const char *const node_admin_keys[] = {
+	"v", "type", "cluster", "node", "action", "reason", NULL
+};
+
+int qmsg_check_text(const char *s, size_t max, char *err, size_t errlen)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len >= max) {
+		snprintf(err, errlen, "%zu bytes (allowed 1..%zu)", len, max - 1);
+		return -1;
+	}
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			snprintf(err, errlen, "control character at byte %td", (const char *)p - s);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int get_text(json_object *o, const char *name, char *out, size_t max,
+		    char *err, size_t errlen)
+{
+	int rc;
+	const char *s = get_string_raw(o, name, true, err, errlen, &rc);
+	char why[64];
+
+	if (rc <= 0)
+		return -1;
+	if (qmsg_check_text(s, max, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: %s", name, why);
+		return -1;
+	}
+	memcpy(out, s, strlen(s) + 1);
+	return 0;
+}
+
+int qmsg_node_admin_from_json(json_object *o, struct qmsg_node_admin *a,
+			      char *err, size_t errlen)
+{
+	memset(a, 0, sizeof(*a));
+	if (check_keys(o, node_admin_keys, err, errlen) ||
+	    get_name(o, "cluster", false, qmsg_valid_cluster, a->cluster, err, errlen) < 0 ||
+	    get_name(o, "node", true, qmsg_valid_node, a->node, err, errlen) < 0 ||
+	    get_text(o, "action", a->action, sizeof(a->action), err, errlen) ||
+	    get_text(o, "reason", a->reason, sizeof(a->reason), err, errlen))
+		return -1;
 	return 0;
 }
 

@@ -32,6 +32,7 @@ enum qmsg_type {
 	QMSG_REPUTATION_QUERY,
 	QMSG_EVENTS_QUERY,
 	QMSG_HEALTH,
+	QMSG_NODE_ADMIN,
 };
 
 enum verify_mode {
@@ -88,6 +89,17 @@ struct qmsg_events_query {
 	int limit;
 };
 
+#define QMSG_REASON_MAX 256		/* an admin's reason, with NUL */
+
+/* An admin's decision about a node: "quarantine", "release" or "reset"
+ * (rep_admin_parse), with a reason for the node's event log. */
+struct qmsg_node_admin {
+	char cluster[QMSG_NAME_MAX];	/* "" = quorated's own cluster */
+	char node[QMSG_NAME_MAX];
+	char action[16];
+	char reason[QMSG_REASON_MAX];
+};
+
 const char *qmsg_type_name(enum qmsg_type type);
 const char *verify_mode_name(enum verify_mode mode);
 
@@ -116,6 +128,11 @@ int qmsg_verdict_query_from_json(json_object *o, struct qmsg_verdict_query *q,
 int qmsg_reputation_query_from_json(json_object *o,
 				    struct qmsg_reputation_query *q,
 				    char *err, size_t errlen);
+/* Text for a log line (an admin's reason): 1..max-1 bytes, no control
+ * characters.  0, or -1 with err. */
+int qmsg_check_text(const char *s, size_t max, char *err, size_t errlen);
+int qmsg_node_admin_from_json(json_object *o, struct qmsg_node_admin *a,
+			      char *err, size_t errlen);
 int qmsg_events_query_from_json(json_object *o, struct qmsg_events_query *q,
 				char *err, size_t errlen);
 

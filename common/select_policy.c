@@ -47,7 +47,8 @@ unsigned sel_rank(enum node_state state, bool has_score, double score)
 
 	switch (state) {
 	case NODE_TRUSTED:	group = 0; break;
-	case NODE_NEUTRAL:	group = 1; break;
+	case NODE_NEUTRAL:
+	case NODE_UNPROVEN:	group = 1; break;
 	case NODE_PROBATION:	group = 2; break;
 	default:		group = 3; break;
 	}

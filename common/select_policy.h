@@ -57,8 +57,8 @@ static inline enum sel_exclusion sel_exclusion(enum node_state state,
 	return SEL_ELIGIBLE;
 }
 
-/* Scheduling rank, lower first: trusted < neutral < probation <
- * quarantined (used only under an admin override); within each, the higher
+/* Scheduling rank, lower first: trusted < neutral and unproven <
+ * probation < quarantined (used only under an admin override); within each, the higher
  * score first, in steps of 0.1.  Always below SEL_RANK_LIMIT. */
 #define SEL_RANK_LIMIT		4096u
 unsigned sel_rank(enum node_state state, bool has_score, double score);

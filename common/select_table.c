@@ -11,7 +11,6 @@
 #include "select_table.h"
 
 #define DEFAULT_TRUST_ABOVE	80.0
-#define DEFAULT_QUARANTINE_BELOW 40.0
 #define DEFAULT_SITE_PREFIX	"site_"
 #define NO_SITE_NAME		"(none)"
 
@@ -44,7 +43,6 @@ int sel_table_init(struct sel_table *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->trust_above = DEFAULT_TRUST_ABOVE;
-	t->quarantine_below = DEFAULT_QUARANTINE_BELOW;
 	t->site_prefix = strdup(DEFAULT_SITE_PREFIX);
 	t->site_names = calloc(8, sizeof(*t->site_names));
 	if (!t->site_prefix || !t->site_names)
@@ -94,7 +92,7 @@ static void table_invalidate(struct sel_table *t)
 }
 
 int sel_table_configure(struct sel_table *t, double trust_above,
-			double quarantine_below, const char *site_prefix)
+			const char *site_prefix)
 {
 	char *prefix = strdup(site_prefix ? site_prefix : DEFAULT_SITE_PREFIX);
 
@@ -103,7 +101,6 @@ int sel_table_configure(struct sel_table *t, double trust_above,
 	free(t->site_prefix);
 	t->site_prefix = prefix;
 	t->trust_above = trust_above;
-	t->quarantine_below = quarantine_below;
 	table_invalidate(t);
 	return 0;
 }
@@ -201,8 +198,7 @@ int sel_table_update_node(struct sel_table *t, size_t i, const char *extra,
 			e->extra_ptr = (const void *)t;	/* retry later */
 		else
 			node_extra_parse(copy, &rep, &bad);
-		st = node_effective_state(&rep, t->trust_above,
-					  t->quarantine_below);
+		st = node_effective_state(&rep, t->trust_above);
 		if (e->has_score)
 			t->opinionated--;
 		e->has_score = rep.has_score;
@@ -310,12 +306,14 @@ unsigned sel_table_count_sites(struct sel_table *t, const uint32_t *nodes,
 
 /* sel_exclusion() as a table, [replicated][state]: the loop below runs
  * for every candidate of every job, and branches on scattered states
- * mispredict. */
-static const uint8_t exclusion_of[2][4] = {
+ * mispredict.  Eight states wide, so that "& 7" keeps any byte inside. */
+static const uint8_t exclusion_of[2][8] = {
 	{ [NODE_NEUTRAL] = SEL_ELIGIBLE, [NODE_PROBATION] = SEL_EXCL_PROBATION,
-	  [NODE_TRUSTED] = SEL_ELIGIBLE, [NODE_QUARANTINED] = SEL_EXCL_QUARANTINED },
+	  [NODE_TRUSTED] = SEL_ELIGIBLE, [NODE_QUARANTINED] = SEL_EXCL_QUARANTINED,
+	  [NODE_UNPROVEN] = SEL_ELIGIBLE },
 	{ [NODE_NEUTRAL] = SEL_ELIGIBLE, [NODE_PROBATION] = SEL_ELIGIBLE,
-	  [NODE_TRUSTED] = SEL_ELIGIBLE, [NODE_QUARANTINED] = SEL_EXCL_QUARANTINED },
+	  [NODE_TRUSTED] = SEL_ELIGIBLE, [NODE_QUARANTINED] = SEL_EXCL_QUARANTINED,
+	  [NODE_UNPROVEN] = SEL_ELIGIBLE },
 };
 
 int sel_table_job(struct sel_table *t, const struct sel_job_in *in,
@@ -345,7 +343,7 @@ int sel_table_job(struct sel_table *t, const struct sel_job_in *in,
 		uint32_t node = cand[i];
 		unsigned why, r;
 
-		why = lut[state[node] & 3];
+		why = lut[state[node] & 7];
 		excluded[i] = (uint8_t)why;
 		/* counters in registers: a count[why]++ in memory stalls */
 		kept += why == SEL_ELIGIBLE;

@@ -31,7 +31,6 @@ struct sel_node_entry {
 struct sel_table {
 	/* configuration (quorate.conf) */
 	double trust_above;
-	double quarantine_below;
 	char *site_prefix;
 
 	struct sel_node_entry *nodes;
@@ -56,14 +55,14 @@ struct sel_table {
 	struct sel_scratch scratch;
 };
 
-/* Empty table with the default thresholds (80 / 40, "site_"). */
+/* Empty table with the default threshold (80, "site_"). */
 int sel_table_init(struct sel_table *t);
 void sel_table_free(struct sel_table *t);
 
-/* New thresholds and site prefix: every node is parsed again on its next
+/* New threshold and site prefix: every node is parsed again on its next
  * update.  Returns 0 or -1 (out of memory; the table keeps the old ones). */
 int sel_table_configure(struct sel_table *t, double trust_above,
-			double quarantine_below, const char *site_prefix);
+			const char *site_prefix);
 
 /* Grow or shrink to n nodes.  0 or -1. */
 int sel_table_resize(struct sel_table *t, size_t n);

@@ -217,6 +217,32 @@ fail:
 	return rv;
 }
 
+int spank_result_absent_digest(const char *verify, uint8_t digest[32])
+{
+	struct spank_result r = { 0 };
+	struct spank_file *files = NULL;
+	char **paths = NULL, err[64];
+	size_t n = 0;
+	int rv = -1;
+
+	if (spank_verify_paths(verify, &paths, &n))
+		return -1;
+	files = calloc(n, sizeof(*files));
+	if (!files)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		files[i] = (struct spank_file){ .path = paths[i], .state = SPANK_FILE_ABSENT, .fd = -1 };
+	if (spank_result_of_files(files, n, false, 0, &r, err, sizeof(err)))
+		goto out;
+	memcpy(digest, r.sha256, 32);
+	rv = 0;
+out:
+	spank_result_free(&r);
+	free(files);
+	free(paths);
+	return rv;
+}
+
 int spank_verify_paths(const char *verify, char ***paths, size_t *n)
 {
 	size_t count = 1, len = strlen(verify);

@@ -66,6 +66,10 @@ int spank_result_of_files(const struct spank_file *files, size_t n,
 
 void spank_result_free(struct spank_result *r);
 
+/* The SHA-256 of a --verify=PATH,... result in which every file is absent:
+ * what replicas that wrote none of them agree on.  0, or -1 (ENOMEM). */
+int spank_result_absent_digest(const char *verify, uint8_t digest[32]);
+
 /* --verify's comma-separated value as an array of n paths (one malloc'd
  * block: free(*paths) frees all).  0 or -1 (ENOMEM, or an empty path). */
 int spank_verify_paths(const char *verify, char ***paths, size_t *n);

@@ -278,13 +278,12 @@ static void conf_refresh(bool force)
 		return;
 	}
 apply:
-	if (sel_table_configure(&table, qc.trust_above, qc.quarantine_below,
-				qc.site_feature_prefix)) {
+	if (sel_table_configure(&table, qc.trust_above, qc.site_feature_prefix)) {
 		error("%s: out of memory reading %s", plugin_type, conf_path);
 		conf_status = CONF_BAD;
 	} else {
-		info("%s: TrustAbove=%g QuarantineBelow=%g SiteFeaturePrefix=%s (from %s)",
-		     plugin_type, qc.trust_above, qc.quarantine_below,
+		info("%s: TrustAbove=%g SiteFeaturePrefix=%s (from %s)",
+		     plugin_type, qc.trust_above,
 		     qc.site_feature_prefix,
 		     conf_seen.st_ino ? conf_path : "defaults");
 		conf_status = CONF_GOOD;

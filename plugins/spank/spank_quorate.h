@@ -32,6 +32,7 @@
 /* srun's exit statuses when the step is not verified (spank_quorate(8)). */
 #define QUORATE_EXIT_REJECTED	65	/* EX_DATAERR: no quorum */
 #define QUORATE_EXIT_UNVERIFIED	75	/* EX_TEMPFAIL: no verdict in time */
+#define QUORATE_EXIT_NO_RESULT	66	/* EX_NOINPUT: no replica wrote a --verify file */
 
 /* One task of this node, seen from slurmstepd. */
 struct quorate_task {

@@ -6,9 +6,12 @@
  *
  * exit, from srun's atexit() after the step ended: wait up to wait=
  * seconds for quorated's verdict.  ACCEPTED: the canonical replica's
- * output once on stdout (--verify=stdout), one line on stderr, and srun
- * exits as it would have.  REJECTED or no verdict: one line on stderr and
- * srun leaves with QUORATE_EXIT_REJECTED or QUORATE_EXIT_UNVERIFIED.
+ * output once on stdout (--verify=stdout), one line on stderr (naming the
+ * exit status when the replicas agree on a failure), and srun exits as it
+ * would have.  ACCEPTED on --verify files that no replica wrote: no
+ * result, QUORATE_EXIT_NO_RESULT.  REJECTED or no verdict: one line on
+ * stderr and srun leaves with QUORATE_EXIT_REJECTED or
+ * QUORATE_EXIT_UNVERIFIED.
  * Slurm 22.05 ignores what slurm_spank_exit returns in srun and offers no
  * other way to change its exit status, so the plugin ends srun itself with
  * _exit() after flushing stdio; it does so only here, in srun.
@@ -29,6 +32,7 @@
 #include "hash.h"
 #include "qclient.h"
 #include "spank_groups.h"
+#include "spank_result.h"
 #include "spank_quorate.h"
 
 /* The replicas must run the same number of tasks.  Only slurmctld's step
@@ -152,6 +156,48 @@ static size_t print_output(const struct qclient_verdict *v)
 	return 0;
 }
 
+/* Replicas agree on a failure too: say which, or "" when every task of
+ * the canonical replica exited 0. */
+static void describe_failure(const struct qclient_verdict *v, char *buf, size_t len)
+{
+	size_t failed = 0, same = 0;
+	int first = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < v->nparts; i++) {
+		int st = v->parts[i].exit_status;
+
+		if (!st)
+			continue;
+		if (!failed++)
+			first = st;
+		same += st == first;
+	}
+	if (!failed)
+		return;
+	if (first < 0)
+		snprintf(buf, len, "; every replica failed alike: killed by signal %d", -first);
+	else
+		snprintf(buf, len, "; every replica failed alike: exit status %d", first);
+	if (failed < v->nparts || same < failed)
+		snprintf(buf + strlen(buf), len - strlen(buf), " (%zu of %zu tasks failed%s)",
+			 failed, v->nparts, same < failed ? ", with several statuses" : "");
+}
+
+/* --verify=PATH,...: whether every part of the canonical result is the
+ * digest of all files absent, i.e. no replica wrote any of them. */
+static bool no_result_produced(const char *verify, const struct qclient_verdict *v)
+{
+	uint8_t absent[32];
+
+	if (!v->nparts || spank_result_absent_digest(verify, absent))
+		return false;
+	for (size_t i = 0; i < v->nparts; i++)
+		if (memcmp(v->parts[i].sha256, absent, sizeof(absent)))
+			return false;
+	return true;
+}
+
 static void sleep_seconds(double s)
 {
 	struct timespec ts;
@@ -226,14 +272,24 @@ void quorate_srun_exit(void)
 	}
 	qclient_free(c);
 	if (cls == QCLIENT_OK && v.state == QCLIENT_VERDICT_ACCEPTED) {
+		bool files = strcmp(r->verify, "stdout") != 0;
 		size_t missing = 0;
+		char failure[128];
 
-		if (!strcmp(r->verify, "stdout"))
+		if (files && no_result_produced(r->verify, &v)) {
+			fprintf(stderr, "quorate: step %u.%u NO RESULT: no replica wrote %s (--verify); %d of %d agree only that %s absent\n",
+				l->job, l->step, r->verify, v.agree, v.replicas,
+				strchr(r->verify, ',') ? "they are" : "it is");
+			qclient_verdict_free(&v);
+			srun_leave(QUORATE_EXIT_NO_RESULT);
+		}
+		if (!files)
 			missing = print_output(&v);
+		describe_failure(&v, failure, sizeof(failure));
 		hex_encode(v.digest, sizeof(v.digest), hex);
-		fprintf(stderr, "quorate: step %u.%u verified %d/%d (quorum %d) sha256=%s\n",
+		fprintf(stderr, "quorate: step %u.%u verified %d/%d (quorum %d) sha256=%s%s\n",
 			l->job, l->step, v.agree, v.replicas, v.quorum,
-			v.has_digest ? hex : "?");
+			v.has_digest ? hex : "?", failure);
 		if (missing)
 			fprintf(stderr, "quorate: step %u.%u: output not printed: quorated has no output for %zu of %zu parts (above max_output=%ld bytes, or its MaxOutputSize); their SHA-256 was verified\n",
 				l->job, l->step, missing, v.nparts, cf->max_output);

@@ -153,6 +153,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(q.limit >= 1 && q.limit <= QMSG_MAX_EVENTS && q.node[0]);
 		break;
 	}
+	case QMSG_NODE_ADMIN: {
+		struct qmsg_node_admin a;
+
+		if (!qmsg_node_admin_from_json(msg, &a, err, sizeof(err)))
+			check(a.node[0] && a.action[0] && a.reason[0] &&
+			      strlen(a.reason) < QMSG_REASON_MAX);
+		break;
+	}
 	case QMSG_HEALTH:
 	case QMSG_NONE:
 		break;

@@ -2,7 +2,9 @@
 #
 # Each check prints "ok - NAME" or "not ok - NAME" (and "# ..." diagnostics);
 # testsuite/run counts them.  A check can always fail: nothing here turns a
-# missing service into a pass.
+# missing service into a pass.  Every test ends with t_done: a test that
+# stops before it (an exit, a crash of the shell) fails, and its exit status
+# is the larger of its own and its checks'.
 
 T_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 T_BUILD=${QUORATE_BUILDDIR:-$T_TOP}
@@ -10,16 +12,24 @@ T_CLUSTER=${QUORATE_TEST_CLUSTER:-/tmp/quorate-test-$(printf '%s' "$T_BUILD" | c
 T_TMP=$(mktemp -d /tmp/quorate-t.XXXXXX)
 chmod 0755 "$T_TMP"
 T_FAILED=0
+T_DONE=0
 trap 't_cleanup' EXIT
 
 t_cleanup() {
-	local f
+	local rc=$? f
 	for f in "${T_CLEANUP[@]:-}"; do
 		[ -n "$f" ] && eval "$f" >/dev/null 2>&1
 	done
 	rm -rf "$T_TMP"
-	exit "$T_FAILED"
+	if [ "$T_DONE" != 1 ]; then
+		echo "not ok - $(basename "$0") stopped before its end (exit status $rc)"
+		[ "$rc" -ne 0 ] || rc=1
+	fi
+	[ "$T_FAILED" -gt "$rc" ] && rc=$T_FAILED
+	exit "$rc"
 }
+# The test's last line: it ran to its end.
+t_done() { T_DONE=1; }
 T_CLEANUP=()
 t_on_exit() { T_CLEANUP+=("$1"); }
 
@@ -98,6 +108,21 @@ t_private_cluster() {
 	t_on_exit "'$T_TOP/scripts/cluster' down --dir '$dir'"
 	"$T_TOP/scripts/cluster" up --dir "$dir" "$@" > "$T_TMP/cluster-$(basename "$dir").log" 2>&1 ||
 		{ cat "$T_TMP/cluster-$(basename "$dir").log"; return 1; }
+}
+
+# A private cluster in DIR made afresh (no jobs, scores or ports of an
+# earlier run), used from here on; the test fails and stops without one.
+# select/reputation and spank_quorate must be built.
+t_fresh_cluster() {
+	local dir=$1 so
+	shift
+	for so in plugins/spank/.libs/spank_quorate.so plugins/select/.libs/select_reputation.so; do
+		[ -f "$T_BUILD/$so" ] || { t_fail "$(basename "$so") is built"; exit 1; }
+	done
+	"$T_TOP/scripts/cluster" down --dir "$dir" > /dev/null 2>&1
+	rm -rf "$dir"
+	t_private_cluster "$dir" "$@" || { t_fail "private cluster in $dir"; exit 1; }
+	t_use_cluster "$dir" || { t_fail "private cluster env"; exit 1; }
 }
 
 # Wait until job ID has left the queue; prints its final state from scontrol.

@@ -67,3 +67,4 @@ t_wait_job "$job" 120 >/dev/null
 t_wait 30 sh -c "sacct -n -X -j $job -o state | grep -q COMPLETED"
 t_match "sacct shows the finished job (slurmdbd)" \
 	"$(sacct -n -X -P -j "$job" -o jobid,state,cluster 2>&1)" "^$job\|COMPLETED\|"
+t_done

@@ -32,3 +32,4 @@ check_missing libsecp256k1 libsecp256k1-dev
 
 out=$(cd "$src" && ./configure --with-slurm-source=/nonexistent 2>&1)
 t_match "configure with a wrong --with-slurm-source says how to prepare one" "$out" "scripts/slurm-source"
+t_done

@@ -91,3 +91,4 @@ t_run "quorated -f CONF daemonizes and answers" qd_start_private
 out=$("$QD_QUORATED" -f "$QD_CONF" 2>&1); rc=$?
 t_eq "a second quorated on the same port fails to start" "$rc" 1
 t_match "... saying why" "$out" "cannot listen on|PidFile .* is locked"
+t_done

@@ -102,3 +102,4 @@ t_eq "... counted" "$(qd_counter forbidden)" "$((before + 1))"
 t_eq "root reads any verdict" "$(quorate verdict "$job2".0 > /dev/null 2>&1; echo $?)" 0
 t_run "an ordinary user may list the nodes" qd_as_user "$QD_QUORATE" nodes
 t_run "an ordinary user may read a node's events" qd_as_user "$QD_QUORATE" events n1
+t_done

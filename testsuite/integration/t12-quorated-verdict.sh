@@ -119,3 +119,4 @@ out=$(quorate send "$batch")
 t_eq "a batch is answered item by item" "$(echo "$out" | jq -r '[.results[] | .result // .error] | join(" ")')" \
 	"stored stored conflict"
 t_eq "... and its step decided" "$(quorate --json verdict "$job".11 | jq -r .verdict)" ACCEPTED
+t_done

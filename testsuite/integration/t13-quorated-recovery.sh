@@ -15,6 +15,7 @@ MissingGrace=2
 PushReputation=no
 MinVerdicts=1
 QuarantineSeconds=3
+ProbationBelow=80
 EOF2
 t_run "the private quorated starts" qd_start_private
 job=$(qd_job)
@@ -81,7 +82,8 @@ t_wait 15 sh -c "'$QD_QUORATE' -f '$QD_CONF' --json verdict $job.3 | jq -e '.ver
 t_match "a step that cannot reach its quorum in time is REJECTED" "$(qdp verdict "$job".3)" \
 	"REJECTED: no quorum of 2 among 2 replicas \(1 reported, 1 missing\)"
 
-# Quarantine and timed re-admission (MinVerdicts=1, QuarantineSeconds=3).
+# Quarantine and timed re-admission (MinVerdicts=1, QuarantineSeconds=3;
+# ProbationBelow=80 makes one disagreement evidence: its upper bound is 79.3).
 qdp send "$(qd_result "$job" 4 0 3 2 qt13-r "$good")" > /dev/null
 qdp send "$(qd_result "$job" 4 1 3 2 qt13-s "$good")" > /dev/null
 qdp send "$(qd_result "$job" 4 2 3 2 qt13-q "$(qd_sha wrong)")" > /dev/null
@@ -104,3 +106,4 @@ t_eq "the waiting query is told to retry later (exit 3)" "$rc" 3
 t_match "... by quorated shutting down" "$(cat "$T_TMP/wait.out")" "shutting down"
 t_run "quorated exits after SIGTERM" qd_wait_gone "$pid"
 t_match "... cleanly" "$(tail -n 2 "$QD_DIR/quorated.log")" "quorated stopped"
+t_done

@@ -75,3 +75,4 @@ t_eq "... quorate_database_up 0" "$(metric quorate_database_up "$purl")" 0
 t_run "... and the scrape is still well-formed" sh -c "curl -s '$purl/metrics' | promtool check metrics"
 psql -X -q -d postgres -c "ALTER DATABASE $QD_DB ALLOW_CONNECTIONS true"
 t_eq "database back: /healthz 200" "$(curl -s -o /dev/null -w '%{http_code}' "$purl/healthz")" 200
+t_done

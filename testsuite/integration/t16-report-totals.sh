@@ -115,3 +115,4 @@ bad "no --to" "--to is required" --from "$from"
 bad "--to before --from" "--to: .* is not after --from" --from "$to" --to "$from"
 bad "unknown option" "unknown option '--bogus'" --from "$from" --to "$to" --bogus
 bad "--by without value" "option --by needs a value" --from "$from" --to "$to" --by
+t_done

@@ -56,3 +56,4 @@ dom=$(timeout 120 chromium --headless --disable-gpu --no-sandbox --user-data-dir
 t_eq "Chromium's DOM has the 3 SVG charts" "$(printf '%s' "$dom" | grep -o '<svg ' | wc -l)" 3
 t_match "... and the verification chart's title" "$dom" 'Replica outcomes'
 cp "$T_TMP/r.png" "$T_TOP/testsuite/logs/t17-report.png" 2>/dev/null || true
+t_done

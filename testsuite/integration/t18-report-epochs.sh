@@ -188,3 +188,4 @@ sed 's|^Database=.*|Database="host=127.0.0.1 port=1 dbname=none connect_timeout=
 out=$("$QD_QUORATE" -f "$T_TMP/nodb.conf" report --from 1970-01-08 --to 1970-01-12 --by epoch 2>&1)
 t_eq "the database unreachable: exit 3" "$?" "3"
 t_match "and says which" "$out" "^quorate: error: report: database: .*127.0.0.1.*port 1"
+t_done

@@ -103,3 +103,4 @@ t_match "without server=, --replicas is refused" \
 out=$(with_stack "spool=/tmp max_output=4M timeout=5 wait=1m" sbatch --parsable -N1 -o /dev/null --wrap true)
 t_match "without server=, a job without --replicas is submitted" "$out" '^[0-9]+$'
 [[ "$out" =~ ^[0-9]+$ ]] && t_wait_job "$out" 60 >/dev/null
+t_done

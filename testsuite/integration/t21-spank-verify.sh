@@ -133,3 +133,4 @@ timeout 120 valgrind -q --error-exitcode=99 --leak-check=no \
 	srun -N3 -w n1,n3,n5 --replicas=3 sh -c 'echo $SLURMD_NODENAME' > vg.out 2> vg.err
 t_eq "srun under valgrind: REJECTED, exit 65, no memcheck error" "$?" 65
 t_match "... with the REJECTED line" "$(cat vg.err)" "REJECTED: no 2 of 3 agree"
+t_done

@@ -42,3 +42,4 @@ t_match "quorated has the verdict of step $job.0" "$("$Q" verdict "$job.0")" "AC
 # The batch step's id is SLURM_BATCH_SCRIPT (0xfffffffb); 6: no such step
 "$Q" verdict "$job.4294967291" > /dev/null 2>&1
 t_eq "quorated has no report of the batch step (quorate verdict exits 6)" "$?" 6
+t_done

@@ -99,3 +99,4 @@ b=$(sed -n 's/^quorate: step \([0-9.]*\) .*/\1/p' b.err)
 c=$(sed -n 's/^quorate: step \([0-9.]*\) .*/\1/p' c.err)
 t_match "the step of the outage is ACCEPTED afterwards" "$("$Q" verdict "$b")" "^$b ACCEPTED"
 t_match "the step that timed out is ACCEPTED afterwards" "$("$Q" verdict "$c")" "^$c ACCEPTED"
+t_done

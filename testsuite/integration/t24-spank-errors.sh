@@ -89,3 +89,4 @@ for t in test_spank test_spank_result; do
 		t_fail "$t under valgrind" "exit status $rc" "$out"
 	fi
 done
+t_done

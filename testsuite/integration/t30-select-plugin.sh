@@ -79,3 +79,4 @@ t_eq "select_reputation.so forwards all 36 select_p_* entry points" \
 	"$(nm -D --defined-only "$so" | grep -c ' select_p_')" "36"
 exports=$(nm -D --defined-only "$T_BUILD/plugins/spank/.libs/spank_quorate.so" | awk '{ print $3 }' | grep -vE '^(plugin_[a-z_]+|slurm_spank_[a-z_]+)$')
 t_eq "spank_quorate.so exports only plugin_* and slurm_spank_*" "$exports" ""
+t_done

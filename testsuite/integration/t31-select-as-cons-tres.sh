@@ -75,3 +75,4 @@ for name in a c e f g h i j k l; do
 	t_eq "job $name: same nodes, state and reason under select/reputation as under select/cons_tres" \
 		"$(printf '%s\n' "$rep" | grep "^$name ")" "$(printf '%s\n' "$cons" | grep "^$name ")"
 done
+t_done

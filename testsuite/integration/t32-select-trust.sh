@@ -73,8 +73,8 @@ t_eq "slurmctld was not restarted" "$(cat "$dir/run/slurmctld.pid")" "$ctld"
 clean
 
 # --- order: trusted by score, then neutral; probation only replicated ----
-score n1 "reputation=50.0"
-score n2 "reputation=60.0"
+score n1 "reputation=50.0 quorate_state=probation"
+score n2 "reputation=60.0 quorate_state=probation"
 score n3 "reputation=90.0"
 score n4 "reputation=99.0"
 for n in 1 2 3 4; do
@@ -96,21 +96,34 @@ t_match "the 9th plain job waits rather than use probation nodes" "$(reason_of "
 	'QuorateTrust: needs 1 node, 4 eligible; excluded 0 quarantined, 2 on probation'
 clean
 
+# --- a score alone is no evidence: unproven, every job --------------------
+for n in n1 n3 n4; do score $n ""; done
+score n2 "reputation=20.7"
+j=$(runuser -u quorate-test -- sbatch --parsable -D /tmp -o /dev/null -w n2 -N1 --wrap 'sleep 60')
+t_wait 20 running "$j"
+t_eq "a user's plain job runs on n2, scored 20.7 with no state (unproven)" "$(nodes_of "$j")" "n2 "
+score n2 "reputation=20.7 quorate_state=unproven"
+j6=$(submit -N6 --wrap 'sleep 30')
+t_wait 20 running "$j6"
+t_eq "a 6-node plain job takes the unproven n2 too" "$(nodes_of "$j6")" "n1 n2 n3 n4 n5 n6 "
+clean
+
 # --- thresholds come from quorate.conf, re-read when it changes ---------
 cp "$dir/etc/quorate.conf" "$T_TMP/quorate.conf.orig"
 t_on_exit "cp '$T_TMP/quorate.conf.orig' '$dir/etc/quorate.conf'"
 score n2 "reputation=70.0"
-j=$(runuser -u quorate-test -- sbatch --parsable -D /tmp -o /dev/null -w n2 -N1 --wrap 'sleep 60')
-t_wait 20 pending_with "$j" QuorateTrust
-t_match "with TrustAbove=80 (default), n2 at 70 is on probation" "$(reason_of "$j")" 'required node n2 is on probation'
+first_node() { (cd "$T_TMP" && timeout 60 srun -N1 printenv SLURMD_NODENAME); }
+t_eq "with TrustAbove=80 (default), n2 at 70 is unproven: a neutral node goes first" \
+	"$(first_node)" "n1"
 echo "TrustAbove=65" >> "$dir/etc/quorate.conf"
-t_wait 20 running "$j"
-t_eq "TrustAbove=65 in quorate.conf: n2 is trusted from the next cycle" "$(nodes_of "$j")" "n2 "
-t_match "slurmctld logs the thresholds it read" "$(grep 'select/reputation: TrustAbove=65 ' "$log")" 'QuarantineBelow=40'
+t_wait 20 sh -c "[ \"\$(cd '$T_TMP' && timeout 60 srun -N1 printenv SLURMD_NODENAME)\" = n2 ]"
+t_eq "TrustAbove=65 in quorate.conf: n2 is trusted from the next cycle, placed first" \
+	"$(first_node)" "n2"
+t_match "slurmctld logs the threshold it read" "$(grep 'select/reputation: TrustAbove=65 ' "$log")" 'SiteFeaturePrefix=site_'
 clean
 
 # --- a bad quorate.conf: logged, then cons_tres's placement --------------
-score n1 "reputation=10.0"
+score n1 "reputation=10.0 quorate_state=quarantined"
 echo "TrustAbove=abc" > "$dir/etc/quorate.conf"
 j=$(submit -N6 --wrap 'sleep 30')
 t_wait 20 running "$j"
@@ -127,3 +140,4 @@ j=$(submit -N6 --wrap 'sleep 30')
 t_wait 20 pending_with "$j" QuorateTrust
 t_match "quorate.conf fixed: the policy is back" "$(reason_of "$j")" 'excluded 1 quarantined'
 clean
+t_done

@@ -101,7 +101,7 @@ t_eq "site_b free again: the job runs on 3 sites" "$(sites_of "$j")" "site_a sit
 clean
 
 # --- probation: replicated jobs only ------------------------------------
-score n1 "reputation=60.0"
+score n1 "reputation=60.0 quorate_state=probation"
 score n2 "reputation=55.0 quorate_state=probation"
 jobs=
 for i in $(seq 1 8); do jobs="$jobs $(submit -n1 --wrap 'sleep 120')"; done
@@ -116,3 +116,4 @@ j=$(submit --replicas=3 -N3 --wrap 'sleep 60')
 t_wait 20 running "$j"
 t_match "a replicated job takes a probation node (site_a has no other)" "$(nodes_of "$j")" '^n1 n[34] n[56] $'
 clean
+t_done

@@ -90,3 +90,4 @@ t_wait 30 sh -c '[ "$(sinfo -h -t idle -o %D)" = 6 ]'
 j=$(submit -N6 -n6 --wrap true)
 t_eq "new jobs schedule under cons_tres, quarantined n1 included" \
 	"$(t_wait_job "$j" 60) $(scontrol show job "$j" | grep -o ' NodeList=[^ ]*')" "COMPLETED  NodeList=n[1-6]"
+t_done

@@ -136,3 +136,4 @@ t_eq "metrics: the shards cover the training set" \
 # The CNN trains too.
 out=$("$S" --model cnn --epochs 1 --limit 1000 2>&1)
 t_match "the CNN trains and reports its accuracy" "$out" "test-accuracy: 0\.[0-9]{4}"
+t_done

@@ -137,3 +137,4 @@ t_match "a bad QUORATE_REPLICA is named with what is allowed" "$out" \
 srun_train "$T_TMP/mpi" -N2 -n2 "$T" $small --allreduce mpi --nondeterministic
 t_match "--allreduce mpi --nondeterministic trains too" "$(cat "$T_TMP/mpi.out")" "model-digest: [0-9a-f]{64}"
 t_match "and says it is not deterministic" "$(cat "$T_TMP/mpi.err")" "all-reduce mpi$"
+t_done

@@ -90,3 +90,4 @@ t_match "the first run checkpointed on SIGUSR1" "$(cat "$T_TMP/sb/job.out")" \
 t_match "... and requeued itself" "$(cat "$T_TMP/sb/job.out")" "requeueing job $job"
 t_eq "time limit signal, requeue, resume: the uninterrupted run's digest" \
 	"$(digest "$T_TMP/sb/job.out")" "$want"
+t_done

@@ -93,3 +93,4 @@ t_match "and is excluded, with the numbers" "$err" "rank 1 excluded for 2 points
 t_match "and re-admitted after its probation" "$err" "rank 1 re-admitted after probation"
 t_eq "its contribution counts fewer samples" \
 	"$(jq -r 'select(.event=="contribution") | .samples' "$T_TMP/slow.jsonl" | sort -n | head -n 1 | awk '{ print ($1 < 2500) }')" "1"
+t_done

@@ -124,3 +124,4 @@ cp "$env_file" "$T_TMP/before.env"
 out=$("$c/script/deploy-local" --rpc "$QUORATE_CHAIN_RPC" --out "$chain" 2>&1)
 t_match "deploy-local again on the same directory keeps the deployment" "$out" "is current .*kept"
 t_run "deploy-local again leaves deployment.env as it was" cmp "$T_TMP/before.env" "$env_file"
+t_done

@@ -174,3 +174,4 @@ t_eq "the empty epoch's log data: zeros and its dataHash" "$(jq -r '.result[2].d
 	"0x$(printf '%0192x' 0)$(sha256_word 6)"
 t_match "each log names its block" "$(jq -r '[.result[].blockNumber] | join(" ")' <<<"$logs")" \
 	'^0x[0-9a-f]+ 0x[0-9a-f]+ 0x[0-9a-f]+ 0x[0-9a-f]+$'
+t_done

@@ -162,3 +162,4 @@ out=$("$tool" send --rpc "$rpc" --key "$key" --to "$VAULT_ADDRESS" --wait 30 \
 	"$(jq -r '.proof | join(",")' <<<"$e")" 2>&1; echo "exit $?")
 t_match "the same claim again is refused: AlreadyClaimed (0x05b5a69d)" "$(tr '\n' ' ' <<<"$out")" \
 	"custom error 0x05b5a69d.*exit [1-9]"
+t_done

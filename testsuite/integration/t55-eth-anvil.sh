@@ -91,3 +91,4 @@ t_eq "a reverting transaction with a fixed gas limit is mined as reverted (exit 
 t_match "its receipt says reverted" "$out" "status reverted"
 t_eq "and anvil accepted our hash for it too" \
 	"$(printf '%s\n' "$out" | sed -n 's/^node //p')" "$(printf '%s\n' "$out" | sed -n 's/^computed //p')"
+t_done

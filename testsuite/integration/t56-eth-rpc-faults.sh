@@ -104,3 +104,4 @@ out=$("$tool" info --rpc "https://127.0.0.1:$port" --ca-file "$pki/ca.pem" --add
 t_eq "https with our CA: JSON-RPC over TLS works" "$?" "0"
 t_match "https with our CA: anvil answers through TLS" "$out" "chain-id 31337"
 stop_pid "$tls_pid" socat
+t_done

@@ -94,3 +94,4 @@ else
 	t_fail "and it is mined again" "$(receipt "$hash")"
 fi
 t_match "block $block exists again" "$("$tool" block-hash --rpc "$rpc" "$block" 2>&1)" "^0x[0-9a-f]{64}$"
+t_done

@@ -162,3 +162,4 @@ out=$(qdp chain status 2>&1)
 t_eq "status with a failed epoch: exit 1" "$?" "1"
 t_match "status lists the failed epoch and why" "$out" "epoch 12: failed .*error: epochs.root"
 t_eq "quorated still runs" "$(kill -0 "$(qd_private_pid)" && echo yes)" "yes"
+t_done

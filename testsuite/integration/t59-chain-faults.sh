@@ -146,3 +146,4 @@ for e in 7 8 9 10; do
 	t_eq "quorate chain verify $e: exit 0" "$?" "0"
 done
 t_eq "quorated still runs" "$(kill -0 "$(qd_private_pid)" && echo yes)" "yes"
+t_done

@@ -88,3 +88,4 @@ if out=$(valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-l
 else
 	t_fail "contrib_tool close under valgrind: clean" "$out"
 fi
+t_done

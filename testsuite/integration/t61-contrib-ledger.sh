@@ -84,3 +84,4 @@ cpu=$(usage "$ja" n4 cpu_seconds)
 t_eq "reputation 50 on n4: half the score, all the credits" \
 	"$(jq -r --argjson j "$ja" '.usage[] | select(.job_id == $j and .node == "n4") | "\(.score) \(.reliability) \(.credits)"' "$T_TMP/rep.json")" \
 	"$(( cpu * 500000 / 3600 )) 500000 $(( cpu * 1000000 / 3600 ))"
+t_done

@@ -160,3 +160,4 @@ out=$("$eth" send --rpc "$rpc" --key "$key" --to "$VAULT_ADDRESS" --wait 30 \
 t_match "$(jq -r .site <<<"$w") claims its reward with its proof" "$out" "status success"
 after=$("$eth" info --rpc "$rpc" --address "$(jq -r .account <<<"$w")" 2>&1 | sed -n 's/^balance //p')
 t_eq "... and receives exactly its amount" "$(echo "$after - $before" | bc)" "$(jq -r .amount <<<"$w")"
+t_done

@@ -124,3 +124,4 @@ sed -i 's/^BalanceHook=yes/BalanceHook=no/' "$conf"
 t_eq "BalanceHook=no: no command at all" \
 	"$("$C_TOOL" hook --conf "$conf" --balance site_a=-99 --cluster-site t63a$$=site_a \
 		--cluster-site t63b$$=site_b 2>&1)" ""
+t_done

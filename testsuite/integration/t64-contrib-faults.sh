@@ -96,3 +96,4 @@ printf 'SiteMap=%s:n[2-1]=site_a\n' "$cluster" > "$conf"
 t_match "a backwards SiteMap range names the entry" \
 	"$("$C_TOOL" close --conf "$conf" --epoch 1 2>&1)" "SiteMap=$cluster:n\[2-1\]=site_a: 'n\[2-1\]': range 2-1 runs backwards"
 t_match "an unknown option is named" "$("$C_TOOL" close --bogus 2>&1)" "unrecognized option '--bogus'"
+t_done

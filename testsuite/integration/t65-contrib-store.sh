@@ -174,4 +174,4 @@ t_eq "an unreachable store is exit status 3" "$?" 3
 t_match "... and says so" "$(cat "$T_TMP/err")" 'PostgreSQL'
 t_eq "... and stored nothing" "$(sql "select count(*) from contrib_usage")" "$rows"
 
-t_cleanup
+t_done

@@ -62,3 +62,4 @@ t_match "quorated logged the lost database connection and its return" "$(cat "$Q
 t_run "the suite's quorated is back on its database too" t_wait 30 "$QD_QUORATE" ping
 printf '# t80: %d results in %s s through a SIGKILL of quorated and a PostgreSQL restart; %s\n' \
 	"$total" "$elapsed" "$out"
+t_done

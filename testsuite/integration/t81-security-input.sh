@@ -54,3 +54,4 @@ cat > "$T_TMP/marked.c" <<'EOF'
 	snprintf(sql, sizeof(sql), "%s%s", KEYS, TAIL);
 EOF
 t_run "a marked constant join passes" "$check" "$T_TMP/marked.c"
+t_done

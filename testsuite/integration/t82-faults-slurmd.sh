@@ -105,3 +105,4 @@ t_run "scripts/cluster up brings n2's slurmd back" "$T_TOP/scripts/cluster" up -
 t_run "n2 is up again in slurmctld" t_wait 90 sh -c "sinfo -h -n n2 -o %t | grep -Eq '^(idle|mix|alloc)'"
 t_match "a replicated step runs on all 3 nodes again" \
 	"$(timeout 120 srun -N3 --replicas=3 sh -c 'echo back' 2>&1 > /dev/null)" "verified 3/3"
+t_done

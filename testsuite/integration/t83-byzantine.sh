@@ -13,12 +13,7 @@
 
 dir=/tmp/q-reliability-t83
 steps=10
-[ -f "$T_BUILD/plugins/spank/.libs/spank_quorate.so" ] || { t_fail "spank_quorate.so is built"; exit 1; }
-[ -f "$T_BUILD/plugins/select/.libs/select_reputation.so" ] || { t_fail "select_reputation.so is built"; exit 1; }
-"$T_TOP/scripts/cluster" down --dir "$dir" > /dev/null 2>&1
-rm -rf "$dir"
-t_private_cluster "$dir" --nodes 6 --sites 3 --select reputation || { t_fail "private cluster"; exit 1; }
-t_use_cluster "$dir" || { t_fail "private cluster env"; exit 1; }
+t_fresh_cluster "$dir" --nodes 6 --sites 3 --select reputation
 cd "$T_TMP" || exit 1
 
 sql() { psql -X -tA -F ' ' -c "$1"; }
@@ -81,3 +76,4 @@ t_eq "slurmctld's Extra of a quarantined liar says so" "$(extra_state "$(for n i
 timeout 120 srun -N3 -w n1,n2,n3 --replicas=3 --quorum=2 sh -c "$lying_step" > ctl.out 2> ctl.err
 t_eq "control: -w n1,n2,n3 (placement overridden), the colluders win 2 of 3" "$(cat ctl.out)" lie
 t_match "... verified 2/3" "$(cat ctl.err)" "verified 2/3"
+t_done

@@ -55,3 +55,4 @@ t_eq "nothing left in the spool (reports)" \
 	"$(find "$dir/spool/quorate" -maxdepth 1 -name '*.json' | wc -l)" 0
 t_eq "nothing left in the spool (captured output)" "$(find "$dir/spool/quorate/out" -type f 2>/dev/null | wc -l)" 0
 t_eq "no report was rejected to spool/rejected" "$(find "$dir/spool/quorate/rejected" -type f 2>/dev/null | wc -l)" 0
+t_done

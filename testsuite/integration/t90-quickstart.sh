@@ -44,4 +44,10 @@ t_match "a site claimed its reward with a proof" "$out" 'site_[abc] claimed [0-9
 t_run "the HTML report was written" test -s "$dir/demo/report.html"
 t_match "the CSV report has a header with units and rows" "$(head -n 2 "$dir/demo/report.csv")" \
 	'CPU Hours \[h\].*'$'\r'
+# 5. honest nodes keep plain work
+t_eq "srun -N5 hostname ran at once: five lines" \
+	"$(sed -n '/5\. Ordinary jobs/,/the same on its nodes/p' <<<"$out" | grep -c "^  *$(hostname)$")" 5
+t_match "... on the five honest nodes, not the quarantined n3" "$out" \
+	'the same on its nodes \(printenv SLURMD_NODENAME\): n1 n2 n4 n5 n6$'
 t_match "it ends with how to look around and stop" "$out" "scripts/cluster down --dir $dir"
+t_done

@@ -18,24 +18,31 @@ static void test_parse(void **state)
 	node_extra_parse(NULL, &r, &bad);
 	assert_false(r.has_score);
 	assert_int_equal(bad, 0);
-	assert_int_equal(node_effective_state(&r, 80, 40), NODE_NEUTRAL);
+	assert_int_equal(node_effective_state(&r, 80), NODE_NEUTRAL);
 
 	node_extra_parse("rack=4 reputation=87.5", &r, &bad);
 	assert_true(r.has_score);
 	assert_true(r.score == 87.5);
 	assert_false(r.has_state);
-	assert_int_equal(node_effective_state(&r, 80, 40), NODE_TRUSTED);
+	assert_int_equal(node_effective_state(&r, 80), NODE_TRUSTED);
 
 	node_extra_parse("reputation=12.0,quorate_state=quarantined", &r, &bad);
-	assert_int_equal(node_effective_state(&r, 80, 40), NODE_QUARANTINED);
+	assert_int_equal(node_effective_state(&r, 80), NODE_QUARANTINED);
 
 	/* quorated's state wins over the thresholds: re-admitted after its
 	 * quarantine, a low-scored node is on probation again. */
 	node_extra_parse("reputation=12.0 quorate_state=probation", &r, &bad);
-	assert_int_equal(node_effective_state(&r, 80, 40), NODE_PROBATION);
+	assert_int_equal(node_effective_state(&r, 80), NODE_PROBATION);
 
+	/* A score alone is no evidence of misbehaviour: without quorated's
+	 * state, a low score is unproven, never probation or quarantined. */
 	node_extra_parse("reputation=55", &r, &bad);
-	assert_int_equal(node_effective_state(&r, 80, 40), NODE_PROBATION);
+	assert_int_equal(node_effective_state(&r, 80), NODE_UNPROVEN);
+	node_extra_parse("reputation=0.0", &r, &bad);
+	assert_int_equal(node_effective_state(&r, 80), NODE_UNPROVEN);
+	node_extra_parse("reputation=20.7 quorate_state=unproven", &r, &bad);
+	assert_int_equal(bad, 0);
+	assert_int_equal(node_effective_state(&r, 80), NODE_UNPROVEN);
 }
 
 static void test_malformed_is_neutral(void **state)
@@ -73,6 +80,8 @@ static void test_format_keeps_admin_tokens(void **state)
 	assert_int_equal(node_extra_format("", 50, NODE_TRUSTED, out, 10), -1);
 	assert_int_equal(node_extra_format("", 101, NODE_TRUSTED, out, sizeof(out)), -1);
 	assert_int_equal(node_extra_format("", 50, NODE_NEUTRAL, out, sizeof(out)), -1);
+	assert_true(node_extra_format("", 20.65, NODE_UNPROVEN, out, sizeof(out)) > 0);
+	assert_string_equal(out, "reputation=20.6 quorate_state=unproven");
 }
 
 int main(void)

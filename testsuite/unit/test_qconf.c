@@ -27,6 +27,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.min_verdicts, 5);
 	assert_true(c.trust_above == 80);
 	assert_true(c.quarantine_below == 40);
+	assert_true(c.probation_below == 75);
 	assert_int_equal(c.max_frame, 1024 * 1024);
 	assert_int_equal(c.confirmations, 2);
 	assert_string_equal(c.site_feature_prefix, "site_");
@@ -45,6 +46,7 @@ static void test_settings(void **state)
 		"HalfLife=1d\n"
 		"TrustAbove=90\n"
 		"QuarantineBelow=30.5\n"
+		"ProbationBelow=60\n"
 		"PushReputation=no\n"
 		"MaxFrameSize=256K\n";
 
@@ -54,6 +56,7 @@ static void test_settings(void **state)
 	assert_int_equal(c.half_life, 86400);
 	assert_true(c.trust_above == 90);
 	assert_true(c.quarantine_below == 30.5);
+	assert_true(c.probation_below == 60);
 	assert_false(c.push_reputation);
 	assert_int_equal(c.max_frame, 256 * 1024);
 	qconf_free(&c);
@@ -72,6 +75,8 @@ static void test_errors(void **state)
 	assert_non_null(strstr(err, "quorate.conf:1: MaxFrameSize: 10 is out of range"));
 	assert_int_equal(load("MissingWeight=2\n", &c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "MissingWeight: 2 is out of range (0..1)"));
+	assert_int_equal(load("\nProbationBelow=101\n", &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "quorate.conf:2: ProbationBelow: 101 is out of range (0..100)"));
 }
 
 int main(void)

@@ -47,8 +47,14 @@ static void test_tiers(void **state)
 	assert_int_equal(sel_exclusion(NODE_PROBATION, true), SEL_ELIGIBLE);
 	assert_int_equal(sel_exclusion(NODE_TRUSTED, false), SEL_ELIGIBLE);
 	assert_int_equal(sel_exclusion(NODE_NEUTRAL, false), SEL_ELIGIBLE);
+	/* no evidence against a node: every job */
+	assert_int_equal(sel_exclusion(NODE_UNPROVEN, false), SEL_ELIGIBLE);
+	assert_int_equal(sel_exclusion(NODE_UNPROVEN, true), SEL_ELIGIBLE);
 
-	/* trusted (by score) < neutral < probation (by score) < quarantined */
+	/* trusted (by score) < neutral, unproven < probation (by score) <
+	 * quarantined; an unproven node with a higher score goes first */
+	unsigned u60 = sel_rank(NODE_UNPROVEN, true, 60.0);
+	unsigned u20 = sel_rank(NODE_UNPROVEN, true, 20.0);
 	unsigned t99 = sel_rank(NODE_TRUSTED, true, 99.0);
 	unsigned t81 = sel_rank(NODE_TRUSTED, true, 81.0);
 	unsigned n = sel_rank(NODE_NEUTRAL, false, 0);
@@ -58,7 +64,10 @@ static void test_tiers(void **state)
 
 	assert_true(t99 < t81);
 	assert_true(t81 < n);
+	assert_true(t81 < u60);
+	assert_true(u60 < u20);
 	assert_true(n < p79);
+	assert_true(u20 < p79);
 	assert_true(p79 < p41);
 	assert_true(p41 < q);
 	assert_true(q < SEL_RANK_LIMIT);
@@ -304,7 +313,7 @@ static void test_table_cache(void **state)
 	assert_int_equal(t.opinionated, 2);
 	assert_int_equal(sel_table_state(&t, 0), NODE_TRUSTED);
 	assert_int_equal(sel_table_state(&t, 1), NODE_NEUTRAL);
-	assert_int_equal(sel_table_state(&t, 2), NODE_QUARANTINED);
+	assert_int_equal(sel_table_state(&t, 2), NODE_UNPROVEN);	/* a score is no evidence */
 	assert_string_equal(sel_table_site_name(&t, sel_table_site(&t, 0)), "site_a");
 	assert_string_equal(sel_table_site_name(&t, sel_table_site(&t, 1)), "site_b");
 	assert_int_equal(sel_table_site(&t, 2), 0);	/* no site */
@@ -316,7 +325,7 @@ static void test_table_cache(void **state)
 	/* same pointer, new contents (Slurm reuses freed memory) */
 	strcpy(extra, "reputation=50.0");
 	assert_int_equal(sel_table_update_node(&t, 0, extra, "site_a"), 1);
-	assert_int_equal(sel_table_state(&t, 0), NODE_PROBATION);
+	assert_int_equal(sel_table_state(&t, 0), NODE_UNPROVEN);
 	/* quorated's state wins over the thresholds */
 	assert_int_equal(sel_table_update_node(&t, 1, "reputation=30 quorate_state=probation", "site_b,ib"), 1);
 	assert_int_equal(sel_table_state(&t, 1), NODE_PROBATION);
@@ -327,7 +336,7 @@ static void test_table_cache(void **state)
 	assert_int_equal(t.opinionated, 2);
 
 	/* new thresholds and prefix re-parse every node */
-	assert_int_equal(sel_table_configure(&t, 40.0, 20.0, "rack"), 0);
+	assert_int_equal(sel_table_configure(&t, 40.0, "rack"), 0);
 	assert_int_equal(sel_table_update_node(&t, 0, extra, "site_a"), 1);
 	assert_int_equal(sel_table_state(&t, 0), NODE_TRUSTED);
 	assert_int_equal(sel_table_site(&t, 0), 0);
@@ -349,7 +358,8 @@ static void test_table_job_filter(void **state)
 	struct sel_job_in in = { 0 };
 	struct sel_job_out out;
 	const char *extra[6] = {
-		"reputation=95", "reputation=20", "reputation=60",
+		"reputation=95", "reputation=20 quorate_state=quarantined",
+		"reputation=60 quorate_state=probation",
 		NULL, "reputation=85 quorate_state=quarantined", NULL,
 	};
 	uint32_t cand[6] = { 0, 1, 2, 3, 4, 5 };
@@ -475,7 +485,8 @@ static void test_table_10000_nodes(void **state)
 		if (r < 300)
 			extra[0] = '\0';	/* neutral */
 		else
-			snprintf(extra, sizeof(extra), "reputation=%.1f", (r - 300) / 7.0);
+			snprintf(extra, sizeof(extra), "reputation=%.1f quorate_state=%s",
+				 (r - 300) / 7.0, node_state_name((enum node_state)(1 + r % 4)));
 		snprintf(features, sizeof(features), "site_%02u", i * SITES / N);
 		assert_true(sel_table_update_node(&t, i, extra, features) >= 0);
 		cand[i] = i;
