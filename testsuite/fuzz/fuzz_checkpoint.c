@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "h5_closed.h"
 #include "h5guard.h"
 #include "model.h"
 
@@ -132,7 +133,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int one_input(const uint8_t *data, size_t size)
 {
 	struct train_state st;
 	char err[512] = "";
@@ -162,5 +163,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sum += st.ranks[r].compute_seconds + (double)st.ranks[r].samples;
 	(void)sum;
 	train_state_free(&st);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	one_input(data, size);
+	h5_check_all_closed();
 	return 0;
 }

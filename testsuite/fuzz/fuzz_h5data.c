@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "dataset.h"
+#include "h5_closed.h"
 #include "h5guard.h"
 
 #ifdef FUZZ_RAW
@@ -103,7 +104,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int one_input(const uint8_t *data, size_t size)
 {
 	struct data_split d;
 	char err[512] = "";
@@ -132,5 +133,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(ds->labels[i] < DATASET_CLASSES);
 	}
 	dataset_free(&d);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	one_input(data, size);
+	h5_check_all_closed();
 	return 0;
 }

@@ -38,8 +38,10 @@ if ! jq -se 'length > 0' "$T_TMP/results.json" >/dev/null 2>&1; then
 	exit 1
 fi
 ntests=0
+: > "$T_TMP/ran.txt"
 while IFS=$'\t' read -r suite test result reason; do
 	ntests=$((ntests + 1))
+	echo "$suite.$test" >> "$T_TMP/ran.txt"
 	if [ "$result" = Success ]; then
 		t_pass "forge $suite.$test"
 	else
@@ -49,6 +51,11 @@ done < <(jq -rs 'map(to_entries[]) | .[] | (.key | sub("^.*:"; "")) as $suite
 	| .value.test_results | to_entries[]
 	| [$suite, (.key | sub("\\(.*$"; "")), .value.status, (.value.reason // "" | tostring)] | @tsv' "$T_TMP/results.json")
 t_diag "$ntests forge tests"
+# The tests that ran are the committed list: a suite forge stopped finding
+# (a renamed file, a compile skip) would otherwise pass unnoticed.
+want=$(dirname "$0")/t50-forge-tests.txt
+t_eq "forge ran the $(wc -l < "$want") tests of t50-forge-tests.txt, no fewer, no other" \
+	"$(sort "$T_TMP/ran.txt" | diff "$want" - | grep '^[<>]' | tr '\n' ' ')" ""
 
 # What the gas tests measured (snapshots/*.json holds the same numbers).
 jq -rs 'map(to_entries[]) | .[] | select(.key | endswith(":GasTest")) | .value.test_results[].decoded_logs[]' \

@@ -42,6 +42,9 @@ seconds=$(cat seconds 2>/dev/null)
 t_diag "$n concurrent srun --replicas=3 steps took ${seconds:-?} s from the first srun to the last exit (2-core machine)" \
 	"sruns still running when the last one had been started: $(cat alive 2>/dev/null)"
 
+alive=$(cat alive 2>/dev/null)
+t_run "at least 90 % of the $n steps were alive at once (${alive:-?} when the last had started)" \
+	test "${alive:-0}" -ge $((n * 9 / 10))
 t_eq "every srun exited 0" "$(sort status 2>/dev/null | uniq -c | awk '{ print $1 "x" $2 }' | tr '\n' ' ')" "${n}x0 "
 t_eq "every srun printed its verified line" "$(cat s.*.err 2>/dev/null | grep -c '^quorate: step [0-9]*\.[0-9]* verified 3/3')" "$n"
 t_eq "every srun printed its step's output once (the canonical replica's one line)" \
