@@ -13,6 +13,23 @@ small="--epochs 1 --limit 2000"
 t_use_cluster || { t_fail "the suite's cluster is up"; exit 1; }
 
 digest() { sed -n 's/^model-digest: //p' "$1.out"; }
+acc() { sed -n 's/^test-accuracy: //p' "$1.out"; }
+# within NAME GOT BASE POINTS: GOT lies within POINTS accuracy points of BASE.
+within() {
+	if [ -n "$2" ] && [ -n "$3" ] && awk -v a="$2" -v b="$3" -v p="$4" 'BEGIN { exit !((a - b) * 100 <= p && (b - a) * 100 <= p) }'; then
+		t_pass "$1 ($2 against the ring's $3, window $4 points)"
+	else
+		t_fail "$1" "got ${2:-none}, the ring ${3:-none}, window $4 points"
+	fi
+}
+
+# The default path learns: the plain ring (the default --allreduce), one
+# epoch of 2,000 samples, above a floor (0.7655 measured on 2026-12-07;
+# chance is 0.10).  Every other algorithm is held to this run's accuracy.
+srun_train "$T_TMP/ring4" -N2 -n4 "$T" $small
+ring4=$(acc "$T_TMP/ring4")
+t_run "the default ring run learns: test accuracy ${ring4:-none} >= 0.70" \
+	awk -v a="${ring4:-0}" 'BEGIN { exit !(a >= 0.70) }'
 
 srun_train "$T_TMP/rep" -N2 -n4 "$T" $small --net-report --allreduce auto --nondeterministic
 err=$(cat "$T_TMP/rep.err")
@@ -30,8 +47,7 @@ for algo in rd hier; do
 	srun_train "$T_TMP/$algo.1" -N2 -n4 "$T" $small --allreduce $algo
 	srun_train "$T_TMP/$algo.2" -N2 -n4 "$T" $small --allreduce $algo
 	t_eq "--allreduce $algo: two runs, one digest" "$(digest "$T_TMP/$algo.2")" "$(digest "$T_TMP/$algo.1")"
-	t_match "--allreduce $algo reaches the ring's accuracy" \
-		"$(sed -n 's/^test-accuracy: //p' "$T_TMP/$algo.1.out")" "^0\.(7[6-9]|8)"
+	within "--allreduce $algo lands on the ring's accuracy" "$(acc "$T_TMP/$algo.1")" "$ring4" 0.5
 done
 
 # Emulated links between nodes: 10-50 ms each way.
@@ -61,11 +77,14 @@ t_match "--adapt raises H on slow links, with its reasons" "$(cat "$T_TMP/adapt.
 	"local steps 1 -> [0-9]+ \(network [0-9.]+ s per synchronisation, local step [0-9.]+ ms; aiming at 80 % communication\)"
 t_match "--adapt trains" "$(cat "$T_TMP/adapt.out")" "test-accuracy: 0\.[0-9]{4}"
 
-# Compression.
-for c in fp16 topk:0.05; do
-	srun_train "$T_TMP/c" -N2 -n2 "$T" $small --compress $c
-	t_match "--compress $c trains" "$(cat "$T_TMP/c.out")" "test-accuracy: 0\.(7|8)"
-	t_match "--compress $c says what it sends" "$(cat "$T_TMP/c.err")" "bytes sent per all-reduce instead of"
+# Compression, against the ring on the same 2 ranks: fp16 rounds each
+# gradient (1 point: measured +0.1), top-k sends 5 % of them (6 points:
+# measured -4.0, on 2026-12-07).
+srun_train "$T_TMP/ring2" -N2 -n2 "$T" $small
+for c in fp16:1 topk:0.05:6; do
+	srun_train "$T_TMP/c" -N2 -n2 "$T" $small --compress "${c%:*}"
+	within "--compress ${c%:*} trains near the ring" "$(acc "$T_TMP/c")" "$(acc "$T_TMP/ring2")" "${c##*:}"
+	t_match "--compress ${c%:*} says what it sends" "$(cat "$T_TMP/c.err")" "bytes sent per all-reduce instead of"
 done
 
 # A rank 4 times slower: smaller shares, then excluded, then re-admitted.

@@ -78,3 +78,4 @@ t_eq "and no rank is left running" "$(ranks_left bound)" ""
 # --peer-timeout's value is checked like every other option's.
 out=$("$T_BUILD/mpi-trainer/quorate-train-serial" --peer-timeout -1 2>&1)
 t_match "--peer-timeout -1 is refused with the range" "$out" "--peer-timeout: '-1' is not a number in 0\.\.1e\+06"
+t_done
