@@ -663,7 +663,7 @@ int cmd_report(int argc, char **argv, const struct quorate_conf *conf, int timeo
 	if (!cluster && slurm_load_ctl_conf((time_t)0, &ctl) == SLURM_SUCCESS && ctl->cluster_name)
 		cluster = cluster_buf = strdup(ctl->cluster_name);
 	if (ctl)
-		slurm_free_ctl_conf(ctl);
+		slurm_free_conf(ctl);
 	r.cluster = cluster;
 	if (!r.cluster) {
 		fprintf(stderr, "quorate: error: report: cannot read ClusterName from slurmctld; give --cluster\n");

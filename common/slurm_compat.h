@@ -9,6 +9,7 @@
  *   handle is `struct hostlist *` on every release, quorate_hostlist_t.
  * - slurm_get_errno() is gone in 24.11.  It only ever returned errno, which
  *   libslurm sets on every release: read errno.
+ * - slurm_free_ctl_conf() is slurm_free_conf() from 26.05.
  * - slurm_step_id_t gained a leading sluid_t in 26.05: build it with
  *   designated initializers only (a zero sluid means "look up by job id").
  *
@@ -26,5 +27,12 @@ typedef struct listIterator list_itr_t;
 #endif
 
 typedef struct hostlist *quorate_hostlist_t;
+
+#if SLURM_VERSION_NUMBER < SLURM_VERSION_NUM(26, 5, 0)
+static inline void slurm_free_conf(slurm_conf_t *conf)
+{
+	slurm_free_ctl_conf(conf);
+}
+#endif
 
 #endif /* QUORATE_SLURM_COMPAT_H */
