@@ -22,6 +22,7 @@
 #include "contrib.h"
 #include "contrib_store.h"
 #include "quorate_contrib.h"
+#include "slurm_compat.h"
 #include "slurmdb_usage.h"
 
 enum { QX_OK = 0, QX_REFUSED = 1, QX_USAGE = 2, QX_UNREACHABLE = 3 };
@@ -127,7 +128,7 @@ static int local_nodes_load(struct local_nodes *l)
 		return -1;
 	}
 	l->cluster = strdup(sc->cluster_name ? sc->cluster_name : "");
-	slurm_free_ctl_conf(sc);
+	slurm_free_conf(sc);
 	if (!l->cluster)
 		return -1;
 	f = popen("sinfo -h -N -o '%N|%f'", "r");

@@ -20,6 +20,7 @@
 
 #include "report.h"
 #include "report_fmt.h"
+#include "slurm_compat.h"
 
 static double v_cpu(const struct report_row *r, size_t o) { (void)o; return r->cpu_s / 3600; }
 static double v_gpu(const struct report_row *r, size_t o) { (void)o; return r->gpu_s / 3600; }
@@ -177,13 +178,13 @@ struct job_ref { uint32_t id; char *account, *user; };
 static int tres_gpu_id(void *db)
 {
 	slurmdb_tres_cond_t cond = { 0 };
-	List l;
+	list_t *l;
 	int id = -1;
 
 	cond.with_deleted = 1;
 	if (!(l = slurmdb_tres_get(db, &cond)))
 		return -1;
-	ListIterator it = slurm_list_iterator_create(l);
+	list_itr_t *it = slurm_list_iterator_create(l);
 	slurmdb_tres_rec_t *t;
 
 	while ((t = slurm_list_next(it)))
@@ -205,7 +206,7 @@ static int read_slurmdbd(struct report *r, const struct site_map *sites,
 {
 	slurmdb_job_cond_t cond = { 0 };
 	void *db = slurmdb_connection_get(NULL);
-	List l = NULL;
+	list_t *l = NULL;
 	int gpu, rv = -1;
 	time_t now = time(NULL);
 
@@ -224,7 +225,7 @@ static int read_slurmdbd(struct report *r, const struct site_map *sites,
 		snprintf(err, errlen, "slurmdbd: the job query failed");
 		goto fail;
 	}
-	ListIterator it = slurm_list_iterator_create(l);
+	list_itr_t *it = slurm_list_iterator_create(l);
 	slurmdb_job_rec_t *j;
 
 	while ((j = slurm_list_next(it))) {
@@ -258,7 +259,7 @@ static int read_slurmdbd(struct report *r, const struct site_map *sites,
 		}
 		/* By node or site: the job's share on each of its nodes (even
 		 * split); a job counts once per row it touches. */
-		hostlist_t hl = slurm_hostlist_create(j->nodes);
+		quorate_hostlist_t hl = slurm_hostlist_create(j->nodes);
 		char *h, *seen[256];
 		size_t nseen = 0;
 
@@ -662,7 +663,7 @@ int cmd_report(int argc, char **argv, const struct quorate_conf *conf, int timeo
 	if (!cluster && slurm_load_ctl_conf((time_t)0, &ctl) == SLURM_SUCCESS && ctl->cluster_name)
 		cluster = cluster_buf = strdup(ctl->cluster_name);
 	if (ctl)
-		slurm_free_ctl_conf(ctl);
+		slurm_free_conf(ctl);
 	r.cluster = cluster;
 	if (!r.cluster) {
 		fprintf(stderr, "quorate: error: report: cannot read ClusterName from slurmctld; give --cluster\n");

@@ -155,7 +155,7 @@ static void push(char *node, double score, const char *state_name)
 	upd.node_names = node;
 	upd.extra = extra;
 	if (slurm_update_node(&upd) != SLURM_SUCCESS) {
-		e = slurm_get_errno();
+		e = errno;
 		printf("%s cannot update node %s: %s\n", e == ESLURM_INVALID_NODE_NAME ? "gone" : "retry",
 		       node, slurm_strerror(e));
 		return;

@@ -18,6 +18,7 @@
 #include <slurm/slurmdb.h>
 
 #include "contrib_tres.h"
+#include "slurm_compat.h"
 #include "slurmdb_usage.h"
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -48,8 +49,8 @@ static const uint32_t finished_states[] = {
 static int lookup_gpu_tres(struct sdb_reader *r, char *err, size_t errlen)
 {
 	slurmdb_tres_cond_t cond;
-	List tres;
-	ListIterator it;
+	list_t *tres;
+	list_itr_t *it;
 	slurmdb_tres_rec_t *t;
 
 	memset(&cond, 0, sizeof(cond));
@@ -73,8 +74,8 @@ static int lookup_gpu_tres(struct sdb_reader *r, char *err, size_t errlen)
 
 static int lookup_qos(struct sdb_reader *r, char *err, size_t errlen)
 {
-	List qos;
-	ListIterator it;
+	list_t *qos;
+	list_itr_t *it;
 	slurmdb_qos_rec_t *q;
 	int count, rv = -1;
 
@@ -190,7 +191,7 @@ static int job_records(const struct sdb_reader *r, struct sdb_usage_batch *b,
 {
 	struct contrib_usage u;
 	uint64_t cpus, gpus = 0;
-	hostlist_t hl;
+	quorate_hostlist_t hl;
 	char *host;
 	int nodes;
 	int rv = -1;
@@ -262,11 +263,11 @@ oom:
 }
 
 /* Every cluster slurmdbd knows, into b->clusters and a list for the query. */
-static List cluster_names(struct sdb_reader *r, struct sdb_usage_batch *b,
-			  char *err, size_t errlen)
+static list_t *cluster_names(struct sdb_reader *r, struct sdb_usage_batch *b,
+			     char *err, size_t errlen)
 {
-	List clusters, names;
-	ListIterator it;
+	list_t *clusters, *names;
+	list_itr_t *it;
 	slurmdb_cluster_rec_t *c;
 	int count;
 
@@ -313,8 +314,8 @@ int sdb_usage_read(struct sdb_reader *r, int64_t since, int64_t until,
 		   struct sdb_usage_batch *b, char *err, size_t errlen)
 {
 	slurmdb_job_cond_t cond;
-	List jobs = NULL;
-	ListIterator it;
+	list_t *jobs = NULL;
+	list_itr_t *it;
 	slurmdb_job_rec_t *job;
 	size_t cap = 0;
 	int rv = -1;

@@ -24,6 +24,7 @@
 
 #include <slurm/slurm.h>
 
+#include "slurm_compat.h"
 #include "spank_groups.h"
 #include "spank_quorate.h"
 #include "spank_spool.h"
@@ -78,7 +79,7 @@ static char *step_getenv(spank_t sp, const char *name, int *failed)
 static char **step_node_names(spank_t sp, uint32_t nnodes)
 {
 	char *list, **names = NULL, *h;
-	hostlist_t hl = NULL;
+	quorate_hostlist_t hl = NULL;
 	uint32_t n = 0;
 	int failed;
 

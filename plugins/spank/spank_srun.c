@@ -51,7 +51,7 @@ static int check_step_layout(uint32_t job, uint32_t step, unsigned replicas)
 	if (!lay) {
 		slurm_error("%s: cannot get step %u.%u's layout from slurmctld: %s",
 			    QUORATE_SPANK_PREFIX, job, step,
-			    slurm_strerror(slurm_get_errno()));
+			    slurm_strerror(errno));
 		return -1;
 	}
 	tasks = calloc(lay->node_cnt ? lay->node_cnt : 1, sizeof(*tasks));

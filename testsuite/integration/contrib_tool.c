@@ -43,6 +43,7 @@
 #include "contrib_strpool.h"
 #include "hash.h"
 #include "qconf.h"
+#include "slurm_compat.h"
 #include "slurmdb_usage.h"
 
 enum { EXIT_USAGE = 1, EXIT_SERVICE = 2, EXIT_REFUSED = 3 };
@@ -238,7 +239,7 @@ static int load_local_nodes(struct local_nodes *l)
 		return -1;
 	}
 	l->cluster = strdup(conf->cluster_name ? conf->cluster_name : "");
-	slurm_free_ctl_conf(conf);
+	slurm_free_conf(conf);
 	if (!l->cluster)
 		return -1;
 	f = popen("sinfo -h -N -o '%N|%f'", "r");
