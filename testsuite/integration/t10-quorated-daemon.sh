@@ -44,7 +44,7 @@ out=$(quorate --bogus ping 2>&1); rc=$?
 t_eq "quorate with an unknown option exits 2" "$rc" 2
 t_match "... naming it" "$out" "unknown option '--bogus'"
 t_match "quorate with an unknown command names the allowed ones" "$(quorate frobnicate 2>&1)" \
-	"unknown command 'frobnicate' \(allowed: ping, nodes, verdict, events, send[a-z, -]*\)"
+	"unknown command 'frobnicate' \(allowed: ping, nodes, node, verdict, events, send[a-z, -]*\)"
 t_match "quorate verdict --wait out of range" "$(quorate verdict 5 --wait 4000 2>&1)" "allowed 0..3600"
 out=$(quorate -s 127.0.0.1:1 ping 2>&1); rc=$?
 t_eq "an unreachable quorated is exit 3 (try again)" "$rc" 3
