@@ -37,6 +37,11 @@ int net_probe(struct transport *t, struct cost_model *m, const struct probe_opts
 int net_calibrate(struct transport *t, const struct topology *topo, struct cost_model *m,
 		  size_t max_bytes, double budget);
 
+/* The BUDGET the trainer gives net_calibrate, in seconds (else the link
+ * model decides).  allreduce-bench uses it too, so that it times the auto
+ * the trainer really gets. */
+#define NET_CALIBRATE_BUDGET 3.0
+
 /* The mean of V[0..N) without its fastest and slowest fifth (sorts V):
  * what a bucket's all-reduce costs on average, a rare stall of the
  * machine left out. */

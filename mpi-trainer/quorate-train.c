@@ -61,8 +61,6 @@
 /* Checkpointed on a signal; run again with --resume (sysexits' EX_TEMPFAIL). */
 #define EXIT_INTERRUPTED 75
 #define EVAL_CHUNK 128
-/* Seconds the cost model's calibration may take (else it is skipped). */
-#define NET_CALIBRATE_BUDGET 3.0
 
 static volatile sig_atomic_t stop_signal;
 

@@ -364,7 +364,7 @@ int train_allreduce_bench_main(int argc, char **argv)
 	struct probe_opts po;
 	char err[1024];
 	float *buf = NULL, *tmp = NULL;
-	int ch, rv = 1;
+	int ch, calibrated, rv = 1;
 
 	optind = 1;
 	opterr = 0;
@@ -403,13 +403,18 @@ int train_allreduce_bench_main(int argc, char **argv)
 		goto out;
 	}
 	model.allow_mpi = true;
-	/* Over the whole range measured below; a longer budget than the
-	 * trainer's, as a benchmark does not mind a slower start. */
-	if (net_calibrate(c.transport, &c.topo, &model, (size_t)max_bytes, 10.0) < 0) {
+	/* Over the whole range measured below, with the trainer's budget: the
+	 * trainer calibrates up to its largest message the same way. */
+	calibrated = net_calibrate(c.transport, &c.topo, &model, (size_t)max_bytes,
+				   NET_CALIBRATE_BUDGET);
+	if (calibrated < 0) {
 		fprintf(stderr, "quorate-train allreduce-bench: error: calibration failed\n");
 		goto out;
 	}
 	if (c.rank == 0) {
+		fprintf(stderr, "calibration up to %ld bytes, budget %g s: %s\n", max_bytes,
+			NET_CALIBRATE_BUDGET, calibrated ? "algorithms timed whole" :
+			"skipped (predicted over the budget): link-by-link model");
 		size_t sizes[] = { 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20,
 				   16 << 20, 64 << 20 };
 

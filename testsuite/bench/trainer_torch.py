@@ -7,12 +7,23 @@ DistributedDataParallel with the gloo backend over loopback, each rank
 taking half of every global batch of one shared permutation, as
 quorate-train does.  Prints one JSON line:
 
-  {"impl": "pytorch", "model": "mlp", "world": 1, "threads": 2, "batch": 64,
+  {"impl": "pytorch", "model": "mlp", "world": 1, "threads": 2,
+   "blas_threads": 2, "interop_threads": 2, "batch": 64,
    "samples_per_s": ..., "train_seconds": ..., "test_acc": ..., ...}
 
-samples_per_s counts training steps only (no evaluation).
+Threads per rank: --threads intra-op threads (torch.set_num_threads and
+OMP_NUM_THREADS), --blas-threads OpenBLAS threads (OPENBLAS_NUM_THREADS),
+--interop-threads (torch.set_num_interop_threads).  The environment
+variables are read when the libraries load, so the script starts itself
+again with them set when they differ.  The JSON line records the counts
+each library reports after the setting; every rank writes
+torch.__config__.parallel_info() to standard error.
+
+samples_per_s is all the training samples over all the training seconds
+(no evaluation), not a mean of per-epoch rates.
 """
 import argparse
+import ctypes
 import gzip
 import json
 import math
@@ -74,9 +85,33 @@ def evaluate(model, xt, yt):
     return correct / xt.shape[0]
 
 
+def openblas_threads():
+    """The OpenBLAS threads of this process (torch loaded the library), or None."""
+    try:
+        return ctypes.CDLL("libopenblas.so.0").openblas_get_num_threads()
+    except (OSError, AttributeError):
+        return None
+
+
+def set_threads(rank, args):
+    """Pin this rank's threads; return what the libraries report."""
+    torch.set_num_threads(args.threads)
+    try:
+        # Allowed only before the first inter-op parallel work.
+        torch.set_num_interop_threads(args.interop_threads)
+    except RuntimeError as e:
+        print(f"trainer_torch.py: rank {rank}: set_num_interop_threads: {e}", file=sys.stderr)
+    got = {"threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
+           "blas_threads": openblas_threads()}
+    print(f"trainer_torch.py: rank {rank}: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')} "
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')} {json.dumps(got)}\n"
+          + torch.__config__.parallel_info(), file=sys.stderr, flush=True)
+    return got
+
+
 def run(rank, args, port, queue):
     world = args.world
-    torch.set_num_threads(args.threads)
+    got = set_threads(rank, args)
     cuda = args.device == "cuda"
     dev = torch.device(f"cuda:{rank % torch.cuda.device_count()}" if cuda else "cpu")
     if world > 1:
@@ -126,8 +161,13 @@ def run(rank, args, port, queue):
     acc = evaluate(model, xt, yt)
     if rank == 0:
         queue.put({"impl": "pytorch", "version": torch.__version__, "model": args.model,
-                   "world": world, "threads": args.threads, "batch": args.batch,
-                   "epochs": args.epochs, "train_samples": n,
+                   "world": world, "threads": got["threads"],
+                   "interop_threads": got["interop_threads"],
+                   "blas_threads": got["blas_threads"],
+                   "requested": {"threads": args.threads, "blas_threads": args.blas_threads,
+                                 "interop_threads": args.interop_threads},
+                   "batch": args.batch,
+                   "epochs": args.epochs, "train_samples": n, "trained_samples": trained,
                    "samples_per_s": trained / train_seconds,
                    "train_seconds": train_seconds,
                    "test_acc": acc, "device": args.device,
@@ -144,7 +184,12 @@ def main():
     p.add_argument("--batch", type=int, default=64, help="global batch")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--world", type=int, default=1)
-    p.add_argument("--threads", type=int, default=0, help="per rank (default: 2 / world)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="intra-op (OpenMP) threads per rank (default: CPUs / world)")
+    p.add_argument("--blas-threads", type=int, default=0,
+                   help="OpenBLAS threads per rank (default: --threads)")
+    p.add_argument("--interop-threads", type=int, default=0,
+                   help="inter-op threads per rank (default: --threads)")
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
@@ -153,7 +198,16 @@ def main():
     p.add_argument("--eval-steps", type=int, default=100)
     args = p.parse_args()
     if args.threads <= 0:
-        args.threads = max(1, (os.cpu_count() or 1) // args.world)
+        args.threads = max(1, len(os.sched_getaffinity(0)) // args.world)
+    if args.blas_threads <= 0:
+        args.blas_threads = args.threads
+    if args.interop_threads <= 0:
+        args.interop_threads = args.threads
+    env = {"OPENBLAS_NUM_THREADS": str(args.blas_threads), "OMP_NUM_THREADS": str(args.threads)}
+    if any(os.environ.get(k) != v for k, v in env.items()):
+        # OpenBLAS and OpenMP read these when torch loads them: start again.
+        os.environ.update(env)
+        os.execv(sys.executable, [sys.executable] + sys.argv)
     ctx = mp.get_context("spawn")
     queue = ctx.SimpleQueue()
     if args.world == 1:
