@@ -97,12 +97,15 @@ enum node_state rep_next_state(const struct rep_node *n, int event,
 {
 	if (n->held)
 		return NODE_QUARANTINED;
+	bool evidence;
+
 	if (n->state == NODE_QUARANTINED && now < n->quarantined_until)
 		return NODE_QUARANTINED;
-	if (event >= 0 && event != REP_AGREE && n->verdicts >= p->min_verdicts &&
-	    n->score < p->quarantine_below && misbehaves(n, p))
+	evidence = misbehaves(n, p);
+	if (evidence && event >= 0 && event != REP_AGREE && n->verdicts >= p->min_verdicts &&
+	    n->score < p->quarantine_below)
 		return NODE_QUARANTINED;
-	if (misbehaves(n, p))
+	if (evidence)
 		return NODE_PROBATION;
 	if (n->verdicts >= p->min_verdicts && n->score >= p->trust_above)
 		return NODE_TRUSTED;
