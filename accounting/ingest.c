@@ -925,16 +925,11 @@ static void apply_node_admin(struct ingest_request *req, struct ingest_item *it,
 {
 	const struct qmsg_node_admin *a = &it->a;
 	struct node_entry *ne = node_find(a->cluster, a->node, node_hash(a->cluster, a->node));
-	enum rep_admin_action action;
+	enum rep_admin_action action = (enum rep_admin_action)it->action;
 	struct rep_node before;
 	char kind[32];
 	json_object *ans;
 
-	if (rep_admin_parse(a->action, &action)) {	/* the worker checked it */
-		set_answer(it, ingest_item_error("malformed", "action: '%s' is not quarantine, "
-						 "release or reset", a->action));
-		return;
-	}
 	if (!ne) {
 		set_answer(it, ingest_item_error("unknown_node", "quorated has no record of node %s "
 						 "in cluster %s", a->node, a->cluster));

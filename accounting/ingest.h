@@ -33,6 +33,7 @@ struct ingest_item {
 	struct qmsg_contribution k;
 	char site[QMSG_NAME_MAX];	/* ITEM_SITE: k.cluster, k.node, site */
 	struct qmsg_node_admin a;	/* ITEM_NODE_ADMIN */
+	int action;			/* ... its enum rep_admin_action, parsed by the worker */
 	bool invalid;			/* malformed: answered by the worker */
 	json_object *answer;		/* set by the writer */
 	int rows;

@@ -281,6 +281,7 @@ static void handle_node_admin(struct conn *c, json_object *msg, uid_t uid)
 		respond(c, qmsg_response_error("malformed", "%s", err));
 		return;
 	}
+	req->items[0].action = (int)action;
 	req->conn = c;
 	req->uid = uid;
 	req->received_at = now_seconds();
