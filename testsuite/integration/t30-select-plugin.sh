@@ -32,11 +32,21 @@ t_eq "every slurmd has select_reputation.so loaded" "$bad" ""
 
 # a step's slurmstepd, while it runs
 job=$(cd "$T_TMP" && sbatch --parsable -N1 -o /dev/null --wrap 'srun sleep 20')
-t_wait 60 sh -c "scontrol -o show step $job.0 2>/dev/null | grep -q RUNNING"
-stepd=
-for pid in $(pgrep -x slurmstepd); do
-	tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "[$job.0]" && stepd=$pid
-done
+# The controller marks the step RUNNING before slurmd has forked its
+# slurmstepd; wait for the step's own task (sleep, a child of the
+# stepd), by which time the stepd has finished its set-up.
+step_stepd() {	# step_stepd STEP: pid of the stepd of STEP once its task runs
+	local pid
+	for pid in $(pgrep -x slurmstepd); do
+		tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "[$1]" || continue
+		pgrep -P "$pid" -x sleep >/dev/null || continue
+		echo "$pid"
+		return 0
+	done
+	return 1
+}
+t_wait 60 step_stepd "$job.0"
+stepd=$(step_stepd "$job.0")
 t_run "the step's slurmstepd has select_reputation.so loaded" \
 	maps_have "${stepd:-0}" select_reputation.so
 scancel "$job"
