@@ -13,6 +13,14 @@
  * Requests on stdin, one per line; answers on stdout:
  *   push NODE SCORE STATE  ->  ok | retry WHY | gone WHY
  *   sites PREFIX           ->  site NODE SITE ... end | retry WHY
+ *
+ * Extra is written as JSON where slurmctld wants it (SchedulerParameters
+ * has extra_constraints, Slurm 23.11+), else as tokens (node_extra.h).
+ * SchedulerParameters is read (scontrol show config) when the helper
+ * starts and again before the push that follows one slurmctld refused
+ * (it refuses tokens once extra_constraints is on); when it cannot be
+ * read, the tokens, with a warning on stderr (quorated's log), and
+ * another try a minute later at the earliest.
  */
 #include "config.h"
 
@@ -27,16 +35,26 @@
 #include <slurm/slurm.h>
 #include <slurm/slurm_errno.h>
 
+#include "frame.h"
+#include "log.h"
 #include "node_extra.h"
 #include "qmsg.h"
 #include "slurm_push.h"
 
 #define MAX_OUTPUT (16u << 20)
+#define CONFIG_RETRY_MS 60000	/* after SchedulerParameters could not be read */
 
 static const char *conf_path;
 
-/* Run `scontrol show node [NODE]`; its stdout (malloc'd) and exit status. */
-static char *scontrol_show(const char *node, int *status)
+/* How push() writes Extra, as SchedulerParameters last said. */
+static struct {
+	bool json;		/* it has extra_constraints */
+	bool stale;		/* read it again before the next push ... */
+	int64_t not_before_ms;	/* ... but not before this (frame_now_ms) */
+} extra_form = { .stale = true };
+
+/* Run `scontrol show WHAT [ARG]`; its stdout (malloc'd) and exit status. */
+static char *scontrol_show(const char *what, const char *arg, int *status)
 {
 	int fds[2];
 	size_t len = 0, cap = 65536;
@@ -50,7 +68,7 @@ static char *scontrol_show(const char *node, int *status)
 	}
 	pid = fork();
 	if (pid == 0) {
-		char *argv[] = { "scontrol", "show", "node", (char *)node, NULL };
+		char *argv[] = { "scontrol", "show", (char *)what, (char *)arg, NULL };
 
 		dup2(fds[1], STDOUT_FILENO);
 		dup2(fds[1], STDERR_FILENO);
@@ -113,6 +131,61 @@ static const char *line_value(const char *block, const char *key, char *buf, siz
 	return NULL;
 }
 
+/* The value of "KEY = VALUE" on its own line of scontrol show config,
+ * ended in place, or NULL. */
+static char *config_value(char *config, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (char *p = config; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		char *v = p + klen;
+
+		if (strncmp(p, key, klen) || (*v != ' ' && *v != '='))
+			continue;
+		v += strspn(v, " ");
+		if (*v++ != '=')
+			continue;
+		v += strspn(v, " ");
+		v[strcspn(v, "\n")] = '\0';
+		return v;
+	}
+	return NULL;
+}
+
+/* Read SchedulerParameters into extra_form; the tokens when it cannot. */
+static void read_extra_form(void)
+{
+	bool was_json = extra_form.json;
+	char *out, *params = NULL;
+	const char *why = "no SchedulerParameters in its output";
+	int status;
+
+	extra_form.json = false;
+	out = scontrol_show("config", NULL, &status);
+	if (!out) {
+		why = strerror(errno);
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		out[strcspn(out, "\n")] = '\0';
+		why = *out ? out : "failed";
+	} else {
+		params = config_value(out, "SchedulerParameters");
+	}
+	if (!params) {
+		log_warning("cannot read SchedulerParameters (scontrol show config: %s): "
+			    "node Extra written as tokens", why);
+		extra_form.stale = true;
+		extra_form.not_before_ms = frame_now_ms() + CONFIG_RETRY_MS;
+		free(out);
+		return;
+	}
+	extra_form.stale = false;
+	extra_form.json = sched_params_have_extra_constraints(params);
+	if (extra_form.json != was_json)
+		log_info("node Extra written as %s (SchedulerParameters=%s)",
+			 extra_form.json ? "JSON" : "tokens", params);
+	free(out);
+}
+
 /* Write score and state into node's Extra, keeping the admin's words. */
 static void push(char *node, double score, const char *state_name)
 {
@@ -120,13 +193,15 @@ static void push(char *node, double score, const char *state_name)
 	enum node_state state;
 	char extra[1024], old[1024], *out;
 	const char *cur;
-	int status, e;
+	int status, e, n;
 
 	if (node_state_parse(state_name, &state) || state == NODE_NEUTRAL) {
 		printf("gone bad state '%s'\n", state_name);
 		return;
 	}
-	out = scontrol_show(node, &status);
+	if (extra_form.stale && frame_now_ms() >= extra_form.not_before_ms)
+		read_extra_form();
+	out = scontrol_show("node", node, &status);
 	if (!out) {
 		printf("retry cannot run scontrol: %s\n", strerror(errno));
 		return;
@@ -141,7 +216,11 @@ static void push(char *node, double score, const char *state_name)
 		return;
 	}
 	cur = line_value(out, "Extra", old, sizeof(old));
-	if (node_extra_format(cur, score, state, extra, sizeof(extra)) < 0) {
+	if (extra_form.json)
+		n = node_extra_format_json(cur, score, state, extra, sizeof(extra));
+	else
+		n = node_extra_format(cur, score, state, extra, sizeof(extra));
+	if (n < 0) {
 		free(out);
 		printf("gone node %s: its Extra field is too long to add quorate's words\n", node);
 		return;
@@ -158,6 +237,9 @@ static void push(char *node, double score, const char *state_name)
 		e = errno;
 		printf("%s cannot update node %s: %s\n", e == ESLURM_INVALID_NODE_NAME ? "gone" : "retry",
 		       node, slurm_strerror(e));
+		/* e.g. extra_constraints turned on: slurmctld refuses tokens */
+		extra_form.stale = true;
+		extra_form.not_before_ms = 0;
 		return;
 	}
 	printf("ok\n");
@@ -170,7 +252,7 @@ static void sites(const char *prefix)
 	char *out, features[4096], name[QMSG_NAME_MAX];
 	int status;
 
-	out = scontrol_show(NULL, &status);
+	out = scontrol_show("node", NULL, &status);
 	if (!out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		printf("retry scontrol show node failed\n");
 		free(out);
@@ -200,8 +282,11 @@ int slurm_helper_main(const char *slurm_conf)
 	char line[1024];
 
 	signal(SIGPIPE, SIG_DFL);	/* the daemon gone: end quietly */
+	/* to stderr, which is quorated's log */
+	log_init("quorated slurm helper", &(struct log_options){ .stderr_level = LOG_LEVEL_INFO });
 	conf_path = slurm_conf;
 	slurm_init(slurm_conf);
+	read_extra_form();
 	while (fgets(line, sizeof(line), stdin)) {
 		char cmd[16], a[QMSG_NAME_MAX], b[QMSG_NAME_MAX];
 		double score;

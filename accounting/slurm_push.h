@@ -1,7 +1,8 @@
 /*
  * slurm_push.h - writing each node's reputation into slurmctld, as
  * "reputation=NN.N quorate_state=STATE" in its Extra field (node_extra.h),
- * through libslurm, keeping the admin's other words; and learning each
+ * or as JSON where SchedulerParameters has extra_constraints, through
+ * libslurm, keeping the admin's other words; and learning each
  * node's site from its features.  A thread of its own: the verifier only
  * queues the latest value per node and never waits for slurmctld; failed
  * pushes are retried with back-off.  The libslurm calls run in a helper

@@ -368,6 +368,27 @@ static void test_table_cache(void **state)
 	sel_table_free(&t);
 }
 
+/* Slurm 23.11+ with SchedulerParameters=extra_constraints: Extra is JSON. */
+static void test_table_json_extra(void **state)
+{
+	struct sel_table t;
+
+	assert_int_equal(sel_table_init(&t), 0);
+	assert_int_equal(sel_table_resize(&t, 3), 0);
+	assert_int_equal(sel_table_update_node(&t, 0, "{\"reputation\":90.0,\"quorate_state\":\"trusted\"}",
+					       "site_a"), 1);
+	assert_int_equal(sel_table_update_node(&t, 1, "{\"rack\":7,\"reputation\":30.0,"
+					       "\"quorate_state\":\"probation\",\"owner\":\"lab\"}",
+					       "site_b"), 1);
+	assert_int_equal(sel_table_update_node(&t, 2, "{\"reputation\":\"90\"", "site_a"), 1);
+	assert_int_equal(sel_table_state(&t, 0), NODE_TRUSTED);
+	assert_int_equal(sel_table_state(&t, 1), NODE_PROBATION);
+	assert_int_equal(sel_table_state(&t, 2), NODE_NEUTRAL);
+	assert_int_equal(sel_table_node(&t, 2)->malformed, 1);
+	assert_int_equal(t.opinionated, 2);
+	sel_table_free(&t);
+}
+
 static void test_table_job_filter(void **state)
 {
 	struct sel_table t;
@@ -585,6 +606,7 @@ int main(void)
 		cmocka_unit_test(test_plan_uneven_groups),
 		cmocka_unit_test(test_spread_ok),
 		cmocka_unit_test(test_table_cache),
+		cmocka_unit_test(test_table_json_extra),
 		cmocka_unit_test(test_table_job_filter),
 		cmocka_unit_test(test_table_no_scores_is_cons_tres),
 		cmocka_unit_test(test_table_10000_nodes),
