@@ -8,7 +8,10 @@
  * seconds for quorated's verdict.  ACCEPTED: the canonical replica's
  * output once on stdout (--verify=stdout), one line on stderr (naming the
  * exit status when the replicas agree on a failure), and srun exits as it
- * would have.  ACCEPTED on --verify files that no replica wrote: no
+ * would have when every replica agreed, else with the agreed replicas'
+ * status: a replica that lied, or died with its node, does not fail an
+ * accepted step (srun 23.11 and later exit 1 after a node failure, 22.05
+ * with 0).  ACCEPTED on --verify files that no replica wrote: no
  * result, QUORATE_EXIT_NO_RESULT.  REJECTED or no verdict: one line on
  * stderr and srun leaves with QUORATE_EXIT_REJECTED or
  * QUORATE_EXIT_UNVERIFIED.
@@ -198,6 +201,25 @@ static bool no_result_produced(const char *verify, const struct qclient_verdict 
 	return true;
 }
 
+/* The canonical replica's exit status as srun reports one replica's:
+ * its tasks' highest, a task killed by signal S counting as 128 + S. */
+static int agreed_status(const struct qclient_verdict *v)
+{
+	int status = 0;
+
+	for (size_t i = 0; i < v->nparts; i++) {
+		int st = v->parts[i].exit_status;
+
+		if (st < 0)
+			st = 128 + (-st & 0x7f);
+		if (st > 255)
+			st = 255;
+		if (st > status)
+			status = st;
+	}
+	return status;
+}
+
 static void sleep_seconds(double s)
 {
 	struct timespec ts;
@@ -293,6 +315,12 @@ void quorate_srun_exit(void)
 		if (missing)
 			fprintf(stderr, "quorate: step %u.%u: output not printed: quorated has no output for %zu of %zu parts (above max_output=%ld bytes, or its MaxOutputSize); their SHA-256 was verified\n",
 				l->job, l->step, missing, v.nparts, cf->max_output);
+		if (v.agree < v.replicas) {
+			int status = agreed_status(&v);
+
+			qclient_verdict_free(&v);
+			srun_leave(status);
+		}
 		qclient_verdict_free(&v);
 		return;		/* srun exits as it would have */
 	}

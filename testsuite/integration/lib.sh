@@ -117,7 +117,11 @@ t_fresh_cluster() {
 	local dir=$1 so
 	shift
 	for so in plugins/spank/.libs/spank_quorate.so plugins/select/.libs/select_reputation.so; do
-		[ -f "$T_BUILD/$so" ] || { t_fail "$(basename "$so") is built"; exit 1; }
+		[ -f "$T_BUILD/$so" ] || {
+			t_fail "$(basename "$so") is built" \
+				"$( [ "${QUORATE_SLURM:-22.05}" = 22.05 ] || echo "Slurm $QUORATE_SLURM: select/reputation is not built for it (README, Slurm releases)")"
+			exit 1
+		}
 	done
 	"$T_TOP/scripts/cluster" down --dir "$dir" > /dev/null 2>&1
 	rm -rf "$dir"

@@ -94,6 +94,21 @@ t_match "quorated records the liar's replica as disagreeing" \
 t_run "the liar's score fell in quorate nodes ($before_liar -> $after_liar)" \
 	awk -v a="${before_liar:-x}" -v b="${after_liar:-x}" 'BEGIN { exit !(a != "x" && b != "x" && b + 0 < a + 0) }'
 
+# 4b. a liar that also fails (exit 3): the step is ACCEPTED, and srun
+# exits with the agreeing replicas' status, not the liar's (on n2, n4,
+# n6: n4 lies, and is not used after step 5)
+liar=n4
+run_step o4b e4b -N3 -w n2,n4,n6 --replicas=3 \
+	sh -c 'if [ "$SLURMD_NODENAME" = '$liar' ]; then echo 41; exit 3; else echo 42; fi'
+rc=$?
+t_eq "a lying node that exits 3: srun exits 0, the agreed status" "$rc" 0
+t_match "... verified 2/3" "$(cat e4b)" "^quorate: step [0-9]+\.0 verified 2/3 \(quorum 2\) sha256=[0-9a-f]+$"
+run_step o4c e4c -N3 -w n2,n4,n6 --replicas=3 \
+	sh -c 'if [ "$SLURMD_NODENAME" = '$liar' ]; then echo 41; exit 0; else echo 42; exit 4; fi'
+rc=$?
+t_eq "the honest majority fails alike (exit 4), the liar exits 0: srun exits 4" "$rc" 4
+t_match "... verified 2/3, naming the agreed failure" "$(cat e4c)" "verified 2/3 .*every replica failed alike: exit status 4"
+
 # 5. every replica different: REJECTED, status 65, nothing on stdout
 run_step o5 e5 -N3 -w n2,n4,n6 --replicas=3 sh -c 'echo "$SLURMD_NODENAME"'
 rc=$?
