@@ -170,6 +170,14 @@ static void cb_int(struct copybuf *c, long long v, char end)
 	c->len += (size_t)snprintf(c->b + c->len, 24, "%lld%c", v, end);
 }
 
+static void cb_uint(struct copybuf *c, uint64_t v, char end)
+{
+	cb_reserve(c, 24);
+	if (c->oom)
+		return;
+	c->len += (size_t)snprintf(c->b + c->len, 24, "%" PRIu64 "%c", v, end);
+}
+
 static int copy_flush(PGconn *conn, struct copybuf *c, char *err, size_t errlen)
 {
 	if (c->len && PQputCopyData(conn, c->b, (int)c->len) != 1) {
@@ -199,14 +207,17 @@ static int copy_usage(PGconn *conn, const struct contrib_usage *u, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		const struct contrib_usage *r = &u[i];
 
+		/* db_index is numeric(20) (schema 005): any uint64 fits. */
 		if (r->cpu_seconds > INT64_MAX || r->gpu_seconds > INT64_MAX ||
-		    r->node_seconds > INT64_MAX || r->db_index > INT64_MAX) {
-			set_err(err, errlen, "%s job %u on %s: an amount exceeds 64 bits",
-				r->cluster, r->job_id, r->node);
+		    r->node_seconds > INT64_MAX) {
+			set_err(err, errlen, "%s job %u on %s: an amount exceeds 2^63 - 1 "
+				"(cpu %" PRIu64 ", gpu %" PRIu64 ", node %" PRIu64 " seconds)",
+				r->cluster, r->job_id, r->node, r->cpu_seconds,
+				r->gpu_seconds, r->node_seconds);
 			PQputCopyEnd(conn, "amount out of range");
 			goto done;
 		}
-		cb_int(&c, (long long)r->db_index, '\t');
+		cb_uint(&c, r->db_index, '\t');
 		cb_text(&c, r->cluster, '\t');
 		cb_text(&c, r->node, '\t');
 		cb_int(&c, (long long)r->job_id, '\t');

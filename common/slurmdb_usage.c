@@ -241,10 +241,16 @@ static int job_records(const struct sdb_reader *r, struct sdb_usage_batch *b,
 		free(host);	/* slurm_hostlist_shift's string is malloc'd */
 		if (!u.node)
 			goto oom_hl;
-		u.cpu_seconds = contrib_split_even(cpus, (size_t)nodes, (size_t)i) *
-				job->elapsed;
-		u.gpu_seconds = contrib_split_even(gpus, (size_t)nodes, (size_t)i) *
-				job->elapsed;
+		if (__builtin_mul_overflow(contrib_split_even(cpus, (size_t)nodes, (size_t)i),
+					   (uint64_t)job->elapsed, &u.cpu_seconds) ||
+		    __builtin_mul_overflow(contrib_split_even(gpus, (size_t)nodes, (size_t)i),
+					   (uint64_t)job->elapsed, &u.gpu_seconds)) {
+			set_err(err, errlen, "job %u of cluster %s: AllocTRES '%s' over "
+				"%u s exceeds 64 bits", job->jobid, job->cluster,
+				job->tres_alloc_str, job->elapsed);
+			rv = -1;
+			goto done_hl;
+		}
 		if (append_record(b, cap, &u))
 			goto oom_hl;
 	}

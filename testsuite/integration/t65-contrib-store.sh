@@ -80,6 +80,18 @@ t_eq "the rows carry their node's site" \
 	"$(sql "select string_agg(node || '=' || site, ' ' order by node) from (select distinct node, site
 		from contrib_usage where cluster = '$cluster' and job_id in ($ids)) s")" \
 	"n1=site_a n3=site_b n4=site_b n5=site_c n6=site_c"
+# The key is slurmdbd's job_db_inx.  From 24.11 it is a SLUID whose top
+# bits are the cluster's id, and scripts/cluster gives the cluster an id of
+# 2048 or more: values above 2^63 - 1, as on half of all 24.11 clusters.
+t_eq "db_index is slurmdbd's, as sacct shows it" \
+	"$(sql "select string_agg(k, ' ' order by k collate \"C\") from (select distinct
+		job_id || '=' || db_index as k from contrib_usage
+		where cluster = '$cluster' and job_id in ($ids)) s")" \
+	"$(sacct -M "$cluster" -n -P -X -j "$ids" -o JobID,DBIndex | tr '|' '=' | LC_ALL=C sort | paste -sd ' ')"
+case "${QUORATE_SLURM:-22.05}" in 22.05|23.11) big=f ;; *) big=t ;; esac
+t_eq "db_index above 2^63 - 1: $big (Slurm ${QUORATE_SLURM:-22.05})" \
+	"$(sql "select bool_and(db_index > 9223372036854775807) from contrib_usage
+		where cluster = '$cluster' and job_id in ($ids)")" "$big"
 rows=$(sql "select count(*) from contrib_usage")
 "$Q" -f "$conf" ingest --since "$((E * 60 - 600))" --json > "$T_TMP/i2.json" 2>>"$T_TMP/err"
 t_eq "ingesting the same period again stores nothing" \
