@@ -1,6 +1,6 @@
 /*
  * select_reputation.c - select/reputation: reputation-aware node selection
- * over select/cons_tres.
+ * over select/cons_tres, the part that is the same on every Slurm release.
  *
  * A thin wrapper in the manner of Slurm 22.05's select/other: cons_tres is
  * loaded with plugin_context_create() on first use and every select_p_*
@@ -11,6 +11,11 @@
  * the nodes' sched_weight, and for replicated jobs asks cons_tres for a
  * placement that spans sites.  With no scores and no --replicas it calls
  * cons_tres with the very arguments it was given.
+ *
+ * What differs between Slurm's select-API generations (the ops table, the
+ * entry points' list, job_test's arguments, how a pending reason sticks)
+ * is in the adapter built with this file: select_api_2205.c,
+ * select_api_2311.c or select_api_2411.c (select_api.h).
  *
  * The plugin is loaded by slurmctld, slurmd, slurmstepd and the commands;
  * the slurmctld globals it uses are defined here as fallbacks (see below).
@@ -36,17 +41,17 @@
 #include "src/common/log.h"
 #include "src/common/node_conf.h"
 #include "src/common/plugin.h"
-#include "src/common/select.h"
 #include "src/common/xmalloc.h"
 #include "src/common/xstring.h"
 #include "src/slurmctld/slurmctld.h"
 
 #include "qconf.h"
+#include "select_api.h"
 #include "select_table.h"
 
 const char plugin_name[] = "Reputation-aware node selection over cons_tres (quorate)";
 const char plugin_type[] = "select/reputation";
-/* Slurm 22.05 uses 101..110 (enum select_plugin_type in slurm/slurm.h). */
+/* Slurm uses 101..110 (enum select_plugin_type in slurm/slurm.h). */
 const uint32_t plugin_id = 150;
 const uint32_t plugin_version = SLURM_VERSION_NUMBER;
 
@@ -64,53 +69,8 @@ time_t last_node_update;
 int node_record_count;
 node_record_t **node_record_table_ptr;
 
-#define INNER_TYPE "select/cons_tres"
+#define INNER_TYPE SEL_INNER_TYPE
 
-/* In the order of slurm_select_ops_t (src/common/select.h). */
-static const char *inner_syms[] = {
-	"plugin_id",
-	"select_p_state_save",
-	"select_p_state_restore",
-	"select_p_job_init",
-	"select_p_node_init",
-	"select_p_job_test",
-	"select_p_job_begin",
-	"select_p_job_ready",
-	"select_p_job_expand",
-	"select_p_job_resized",
-	"select_p_job_signal",
-	"select_p_job_fini",
-	"select_p_job_suspend",
-	"select_p_job_resume",
-	"select_p_step_pick_nodes",
-	"select_p_step_start",
-	"select_p_step_finish",
-	"select_p_select_nodeinfo_pack",
-	"select_p_select_nodeinfo_unpack",
-	"select_p_select_nodeinfo_alloc",
-	"select_p_select_nodeinfo_free",
-	"select_p_select_nodeinfo_set_all",
-	"select_p_select_nodeinfo_set",
-	"select_p_select_nodeinfo_get",
-	"select_p_select_jobinfo_alloc",
-	"select_p_select_jobinfo_free",
-	"select_p_select_jobinfo_set",
-	"select_p_select_jobinfo_get",
-	"select_p_select_jobinfo_copy",
-	"select_p_select_jobinfo_pack",
-	"select_p_select_jobinfo_unpack",
-	"select_p_select_jobinfo_sprint",
-	"select_p_select_jobinfo_xstrdup",
-	"select_p_get_info_from_plugin",
-	"select_p_update_node_config",
-	"select_p_reconfigure",
-	"select_p_resv_test",
-};
-
-_Static_assert(sizeof(inner_syms) == sizeof(slurm_select_ops_t),
-	       "inner_syms must list every member of slurm_select_ops_t");
-
-static slurm_select_ops_t inner;
 static plugin_context_t *inner_context;
 static bool inner_ready;
 static pthread_mutex_t inner_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -180,6 +140,7 @@ extern int fini(void)
 	inner_ready = false;
 	slurm_mutex_unlock(&inner_lock);
 
+	sel_api_fini();
 	slurm_mutex_lock(&policy_lock);
 	log_timing(true);
 	memset(&timing, 0, sizeof(timing));
@@ -198,22 +159,23 @@ extern int fini(void)
 	return rc;
 }
 
-/* Load cons_tres on first use, as other_select_init() does. */
-static int inner_init(void)
+/* Load cons_tres on first use, as other_select_init() does, into the
+ * adapter's ops table. */
+extern int sel_inner_init(void)
 {
-	int rc = SLURM_SUCCESS;
+	int rc = 0;
 
 	if (__atomic_load_n(&inner_ready, __ATOMIC_ACQUIRE))
-		return SLURM_SUCCESS;
+		return 0;
 	slurm_mutex_lock(&inner_lock);
 	if (!inner_context) {
 		inner_context = plugin_context_create("select", INNER_TYPE,
-						      (void **)&inner,
-						      inner_syms,
-						      sizeof(inner_syms));
+						      sel_api_table.ops,
+						      sel_api_table.syms,
+						      sel_api_table.syms_size);
 		if (!inner_context) {
 			error("%s: cannot load %s", plugin_type, INNER_TYPE);
-			rc = SLURM_ERROR;
+			rc = -1;
 		} else {
 			__atomic_store_n(&inner_ready, true, __ATOMIC_RELEASE);
 		}
@@ -405,27 +367,10 @@ static bool job_is_admin(const job_record_t *job)
 	return job->user_id == 0 || job->user_id == slurm_conf.slurm_user_id;
 }
 
-/* squeue %r shows state_desc.  select_nodes() keeps a reason only when it
- * is WAIT_BLOCK_MAX_ERR or WAIT_BLOCK_D_ACTION (once BlueGene's, unused
- * since), so that is the code our reasons carry; the words say why. */
-#define REASON_PREFIX "Quorate"
-
 static void reason_set(job_record_t *job, const char *text)
 {
-	xfree(job->state_desc);
-	job->state_desc = xstrdup(text);
-	job->state_reason = WAIT_BLOCK_MAX_ERR;
-	last_job_update = time(NULL);
+	sel_api_reason_set(job, text);
 	debug("%s: %pJ pending: %s", plugin_type, job, text);
-}
-
-static void reason_clear(job_record_t *job)
-{
-	if (job->state_reason == WAIT_BLOCK_MAX_ERR && job->state_desc &&
-	    !strncmp(job->state_desc, REASON_PREFIX, strlen(REASON_PREFIX))) {
-		xfree(job->state_desc);
-		job->state_reason = WAIT_NO_REASON;
-	}
 }
 
 /* Keys into sched_weight: the node's rank, or the site plan's key.
@@ -468,13 +413,11 @@ static __thread uint64_t inner_ns;
 static int forward_job_test(job_record_t *job, bitstr_t *bitmap,
 			    uint32_t min_nodes, uint32_t max_nodes,
 			    uint32_t req_nodes, uint16_t mode,
-			    List preemptee_candidates, List *preemptee_job_list,
-			    bitstr_t *exc_core_bitmap)
+			    struct sel_args *args, bool without_preemption)
 {
 	uint64_t t0 = mono_ns();
-	int rc = (*(inner.job_test))(job, bitmap, min_nodes, max_nodes,
-				     req_nodes, mode, preemptee_candidates,
-				     preemptee_job_list, exc_core_bitmap);
+	int rc = sel_api_job_test(job, bitmap, min_nodes, max_nodes, req_nodes,
+				  mode, args, without_preemption);
 
 	inner_ns += mono_ns() - t0;
 	return rc;
@@ -484,13 +427,13 @@ static int forward_job_test(job_record_t *job, bitstr_t *bitmap,
  * failed with it, so the pending reason names the cause honestly. */
 static bool runs_without_filter(job_record_t *job, bitstr_t *unfiltered,
 				uint32_t min_nodes, uint32_t max_nodes,
-				uint32_t req_nodes, bitstr_t *exc_core_bitmap)
+				uint32_t req_nodes, struct sel_args *args)
 {
 	bitstr_t *probe = bit_copy(unfiltered);
 	int rc;
 
 	rc = forward_job_test(job, probe, min_nodes, max_nodes, req_nodes,
-			      SELECT_MODE_RUN_NOW, NULL, NULL, exc_core_bitmap);
+			      SELECT_MODE_RUN_NOW, args, true);
 	bit_free(probe);
 	if (rc == SLURM_SUCCESS)
 		free_job_resources(&job->job_resrcs);
@@ -532,8 +475,7 @@ static unsigned partition_sites(job_record_t *job)
  * the planned nodes it found no room on. */
 static int spread_job_test(job_record_t *job, bitstr_t *bitmap,
 			   struct sel_job_in *in, const struct sel_spread *sp,
-			   uint16_t mode, List preemptee_candidates,
-			   List *preemptee_job_list, bitstr_t *exc_core_bitmap,
+			   uint16_t mode, struct sel_args *args,
 			   bool *policy_blocked, char *why, size_t whylen)
 {
 	struct sel_plan_info info;
@@ -556,13 +498,11 @@ static int spread_job_test(job_record_t *job, bitstr_t *bitmap,
 			*policy_blocked = true;
 			return SLURM_ERROR;
 		}
-		if (preemptee_job_list)
-			FREE_NULL_LIST(*preemptee_job_list);
+		sel_api_drop_preemptees(args);
 		work = bit_copy(bitmap);
 		weights_apply(in, true);
 		rc = forward_job_test(job, work, sp->nodes, sp->nodes,
-				      sp->nodes, mode, preemptee_candidates,
-				      preemptee_job_list, exc_core_bitmap);
+				      sp->nodes, mode, args, false);
 		weights_strip(in);
 		if (rc != SLURM_SUCCESS) {
 			bit_free(work);
@@ -608,8 +548,7 @@ static int spread_job_test(job_record_t *job, bitstr_t *bitmap,
 static int policy_job_test(job_record_t *job, bitstr_t *bitmap,
 			   uint32_t min_nodes, uint32_t max_nodes,
 			   uint32_t req_nodes, uint16_t mode,
-			   List preemptee_candidates, List *preemptee_job_list,
-			   bitstr_t *exc_core_bitmap)
+			   struct sel_args *args)
 {
 	struct sel_job_in in = { 0 };
 	struct sel_job_out out;
@@ -621,7 +560,7 @@ static int policy_job_test(job_record_t *job, bitstr_t *bitmap,
 	size_t n;
 
 	if (mode == SELECT_MODE_RUN_NOW)
-		reason_clear(job);
+		sel_api_reason_clear(job);
 	if (table_refresh())
 		goto as_cons_tres;
 	replicas = sel_job_replicas(job->spank_job_env,
@@ -682,11 +621,8 @@ static int policy_job_test(job_record_t *job, bitstr_t *bitmap,
 						       partition_sites(job), m);
 		if (sp.sites_required >= 2) {
 			spread = true;
-			rc = spread_job_test(job, bitmap, &in, &sp, mode,
-					     preemptee_candidates,
-					     preemptee_job_list,
-					     exc_core_bitmap, &policy_blocked,
-					     why, sizeof(why));
+			rc = spread_job_test(job, bitmap, &in, &sp, mode, args,
+					     &policy_blocked, why, sizeof(why));
 			min_nodes = max_nodes = req_nodes = m;
 		}
 	}
@@ -694,8 +630,7 @@ static int policy_job_test(job_record_t *job, bitstr_t *bitmap,
 		if (!out.uniform)
 			weights_apply(&in, false);
 		rc = forward_job_test(job, bitmap, min_nodes, max_nodes,
-				      req_nodes, mode, preemptee_candidates,
-				      preemptee_job_list, exc_core_bitmap);
+				      req_nodes, mode, args, false);
 		if (!out.uniform)
 			weights_strip(&in);
 	}
@@ -703,7 +638,7 @@ static int policy_job_test(job_record_t *job, bitstr_t *bitmap,
 	if (rc != SLURM_SUCCESS && mode == SELECT_MODE_RUN_NOW) {
 		if (!policy_blocked && unfiltered &&
 		    runs_without_filter(job, unfiltered, min_nodes, max_nodes,
-					req_nodes, exc_core_bitmap)) {
+					req_nodes, args)) {
 			sel_reason_trust(why, sizeof(why), min_nodes, &out);
 			policy_blocked = true;
 		}
@@ -728,304 +663,20 @@ oom:
 	      INNER_TYPE);
 as_cons_tres:
 	return forward_job_test(job, bitmap, min_nodes, max_nodes, req_nodes,
-				mode, preemptee_candidates, preemptee_job_list,
-				exc_core_bitmap);
+				mode, args, false);
 }
 
-/* ------------------------------------------------------- entry points -- */
+/* ------------------------------------------- called by the adapter -- */
 
-extern int select_p_state_save(char *dir_name)
+extern void sel_node_init(void)
 {
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.state_save))(dir_name);
-}
-
-extern int select_p_state_restore(char *dir_name)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.state_restore))(dir_name);
-}
-
-extern int select_p_job_init(List job_list)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.job_init))(job_list);
-}
-
-extern int select_p_node_init(void)
-{
-	if (inner_init())
-		return SLURM_ERROR;
 	slurm_mutex_lock(&policy_lock);
 	table_refreshed = 0;	/* the node table was rebuilt */
 	slurm_mutex_unlock(&policy_lock);
-	return (*(inner.node_init))();
 }
 
-extern int select_p_job_test(job_record_t *job_ptr, bitstr_t *bitmap,
-			     uint32_t min_nodes, uint32_t max_nodes,
-			     uint32_t req_nodes, uint16_t mode,
-			     List preemptee_candidates,
-			     List *preemptee_job_list,
-			     bitstr_t *exc_core_bitmap)
+extern void sel_reconfigure(void)
 {
-	uint64_t t0;
-	int rc;
-
-	if (inner_init())
-		return SLURM_ERROR;
-	/* Submission asks whether the job could ever run: quarantine and
-	 * probation are passing states, like DOWN, so no policy here. */
-	if (mode == SELECT_MODE_TEST_ONLY || !job_ptr || !job_ptr->details ||
-	    !bitmap)
-		return forward_job_test(job_ptr, bitmap, min_nodes, max_nodes,
-					req_nodes, mode, preemptee_candidates,
-					preemptee_job_list, exc_core_bitmap);
-	slurm_mutex_lock(&policy_lock);
-	inner_ns = 0;
-	t0 = mono_ns();
-	rc = policy_job_test(job_ptr, bitmap, min_nodes, max_nodes, req_nodes,
-			     mode, preemptee_candidates, preemptee_job_list,
-			     exc_core_bitmap);
-	sel_timing_add(&timing, mono_ns() - t0, inner_ns);
-	if (timing.calls % TIMING_EVERY == 0)
-		log_timing(false);
-	slurm_mutex_unlock(&policy_lock);
-	return rc;
-}
-
-extern int select_p_job_begin(job_record_t *job_ptr)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.job_begin))(job_ptr);
-}
-
-extern int select_p_job_ready(job_record_t *job_ptr)
-{
-	if (inner_init())
-		return -1;
-	return (*(inner.job_ready))(job_ptr);
-}
-
-extern int select_p_job_expand(job_record_t *from_job_ptr,
-			       job_record_t *to_job_ptr)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.job_expand))(from_job_ptr, to_job_ptr);
-}
-
-extern int select_p_job_resized(job_record_t *job_ptr, node_record_t *node_ptr)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.job_resized))(job_ptr, node_ptr);
-}
-
-extern int select_p_job_signal(job_record_t *job_ptr, int signal)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.job_signal))(job_ptr, signal);
-}
-
-extern int select_p_job_fini(job_record_t *job_ptr)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.job_fini))(job_ptr);
-}
-
-extern int select_p_job_suspend(job_record_t *job_ptr, bool indf_susp)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.job_suspend))(job_ptr, indf_susp);
-}
-
-extern int select_p_job_resume(job_record_t *job_ptr, bool indf_susp)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.job_resume))(job_ptr, indf_susp);
-}
-
-extern bitstr_t *select_p_step_pick_nodes(job_record_t *job_ptr,
-					  select_jobinfo_t *jobinfo,
-					  uint32_t node_count,
-					  bitstr_t **avail_nodes)
-{
-	if (inner_init())
-		return NULL;
-	return (*(inner.step_pick_nodes))(job_ptr, jobinfo, node_count,
-					  avail_nodes);
-}
-
-extern int select_p_step_start(step_record_t *step_ptr)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.step_start))(step_ptr);
-}
-
-extern int select_p_step_finish(step_record_t *step_ptr, bool killing_step)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.step_finish))(step_ptr, killing_step);
-}
-
-extern int select_p_select_nodeinfo_pack(select_nodeinfo_t *nodeinfo,
-					 buf_t *buffer,
-					 uint16_t protocol_version)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.nodeinfo_pack))(nodeinfo, buffer, protocol_version);
-}
-
-extern int select_p_select_nodeinfo_unpack(select_nodeinfo_t **nodeinfo,
-					   buf_t *buffer,
-					   uint16_t protocol_version)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.nodeinfo_unpack))(nodeinfo, buffer, protocol_version);
-}
-
-extern select_nodeinfo_t *select_p_select_nodeinfo_alloc(void)
-{
-	if (inner_init())
-		return NULL;
-	return (*(inner.nodeinfo_alloc))();
-}
-
-extern int select_p_select_nodeinfo_free(select_nodeinfo_t *nodeinfo)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.nodeinfo_free))(nodeinfo);
-}
-
-extern int select_p_select_nodeinfo_set_all(void)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.nodeinfo_set_all))();
-}
-
-extern int select_p_select_nodeinfo_set(job_record_t *job_ptr)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.nodeinfo_set))(job_ptr);
-}
-
-extern int select_p_select_nodeinfo_get(select_nodeinfo_t *nodeinfo,
-					enum select_nodedata_type dinfo,
-					enum node_states state, void *data)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.nodeinfo_get))(nodeinfo, dinfo, state, data);
-}
-
-extern select_jobinfo_t *select_p_select_jobinfo_alloc(void)
-{
-	if (inner_init())
-		return NULL;
-	return (*(inner.jobinfo_alloc))();
-}
-
-extern int select_p_select_jobinfo_free(select_jobinfo_t *jobinfo)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.jobinfo_free))(jobinfo);
-}
-
-extern int select_p_select_jobinfo_set(select_jobinfo_t *jobinfo,
-				       enum select_jobdata_type data_type,
-				       void *data)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.jobinfo_set))(jobinfo, data_type, data);
-}
-
-extern int select_p_select_jobinfo_get(select_jobinfo_t *jobinfo,
-				       enum select_jobdata_type data_type,
-				       void *data)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.jobinfo_get))(jobinfo, data_type, data);
-}
-
-extern select_jobinfo_t *select_p_select_jobinfo_copy(select_jobinfo_t *jobinfo)
-{
-	if (inner_init())
-		return NULL;
-	return (*(inner.jobinfo_copy))(jobinfo);
-}
-
-extern int select_p_select_jobinfo_pack(select_jobinfo_t *jobinfo,
-					buf_t *buffer,
-					uint16_t protocol_version)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.jobinfo_pack))(jobinfo, buffer, protocol_version);
-}
-
-extern int select_p_select_jobinfo_unpack(select_jobinfo_t **jobinfo,
-					  buf_t *buffer,
-					  uint16_t protocol_version)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.jobinfo_unpack))(jobinfo, buffer, protocol_version);
-}
-
-extern char *select_p_select_jobinfo_sprint(select_jobinfo_t *jobinfo,
-					    char *buf, size_t size, int mode)
-{
-	if (inner_init())
-		return NULL;
-	return (*(inner.jobinfo_sprint))(jobinfo, buf, size, mode);
-}
-
-extern char *select_p_select_jobinfo_xstrdup(select_jobinfo_t *jobinfo,
-					     int mode)
-{
-	if (inner_init())
-		return NULL;
-	return (*(inner.jobinfo_xstrdup))(jobinfo, mode);
-}
-
-extern int select_p_get_info_from_plugin(enum select_plugindata_info dinfo,
-					 job_record_t *job_ptr, void *data)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.get_info_from_plugin))(dinfo, job_ptr, data);
-}
-
-extern int select_p_update_node_config(int index)
-{
-	if (inner_init())
-		return SLURM_ERROR;
-	return (*(inner.update_node_config))(index);
-}
-
-extern int select_p_reconfigure(void)
-{
-	if (inner_init())
-		return SLURM_ERROR;
 	slurm_mutex_lock(&policy_lock);
 	if (table_ready) {
 		conf_refresh(true);
@@ -1033,15 +684,32 @@ extern int select_p_reconfigure(void)
 	}
 	log_timing(true);
 	slurm_mutex_unlock(&policy_lock);
-	return (*(inner.reconfigure))();
 }
 
-extern bitstr_t *select_p_resv_test(resv_desc_msg_t *resv_desc_ptr,
-				    uint32_t node_cnt, bitstr_t *avail_bitmap,
-				    bitstr_t **core_bitmap)
+extern int sel_job_test(job_record_t *job_ptr, bitstr_t *bitmap,
+			uint32_t min_nodes, uint32_t max_nodes,
+			uint32_t req_nodes, uint16_t mode,
+			struct sel_args *args)
 {
-	if (inner_init())
-		return NULL;
-	return (*(inner.resv_test))(resv_desc_ptr, node_cnt, avail_bitmap,
-				    core_bitmap);
+	uint64_t t0;
+	int rc;
+
+	if (sel_inner_init())
+		return SLURM_ERROR;
+	/* Submission asks whether the job could ever run: quarantine and
+	 * probation are passing states, like DOWN, so no policy here. */
+	if (mode == SELECT_MODE_TEST_ONLY || !job_ptr || !job_ptr->details ||
+	    !bitmap)
+		return forward_job_test(job_ptr, bitmap, min_nodes, max_nodes,
+					req_nodes, mode, args, false);
+	slurm_mutex_lock(&policy_lock);
+	inner_ns = 0;
+	t0 = mono_ns();
+	rc = policy_job_test(job_ptr, bitmap, min_nodes, max_nodes, req_nodes,
+			     mode, args);
+	sel_timing_add(&timing, mono_ns() - t0, inner_ns);
+	if (timing.calls % TIMING_EVERY == 0)
+		log_timing(false);
+	slurm_mutex_unlock(&policy_lock);
+	return rc;
 }

@@ -3,6 +3,7 @@
 # sequence of jobs on the same nodes as select/cons_tres: two private
 # clusters of 6 nodes over 3 sites, one after the other, the same jobs.
 . "$(dirname "$0")/lib.sh"
+t_need_select
 
 # The sequence: held jobs released together (one scheduling pass), then some
 # cancelled and more released into the holes, then one that cannot fit.

@@ -4,6 +4,7 @@
 # --nodelist override, probation, order by reputation, thresholds and
 # scores applied without a slurmctld restart, a bad quorate.conf.
 . "$(dirname "$0")/lib.sh"
+t_need_select
 
 dir=/tmp/q-plugins-t32
 # a fresh directory: no jobs, scores or ports left from an earlier run

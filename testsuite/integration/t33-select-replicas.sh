@@ -5,6 +5,7 @@
 # unavailable the job pends with the reason (the documented behaviour);
 # probation nodes take replicated jobs and never plain ones.
 . "$(dirname "$0")/lib.sh"
+t_need_select
 
 dir=/tmp/q-plugins-t33
 # a fresh directory: no jobs, scores or ports left from an earlier run

@@ -4,6 +4,7 @@
 # select/cons_tres (every Slurm daemon restarted, as SelectType requires):
 # the jobs survive, the quorate rules are gone, nothing errs.
 . "$(dirname "$0")/lib.sh"
+t_need_select
 
 dir=/tmp/q-plugins-t34
 # a fresh directory: no jobs, scores or ports left from an earlier run
