@@ -1,4 +1,4 @@
-# testsuite/integration/srun-lib.sh - sourced by t41-t43 after lib.sh.
+# testsuite/integration/srun-lib.sh - sourced by t01 and t41-t43 after lib.sh.
 #
 # srun_train OUT SRUN-ARGS...: srun --mpi=pmix into OUT.out / OUT.err.
 #

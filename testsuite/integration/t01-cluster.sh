@@ -3,6 +3,7 @@
 # private directory, jobs, MPI under PMIx, the databases and anvil, `up` twice,
 # `down` leaving nothing behind; then accounting on the suite's shared cluster.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/srun-lib.sh"
 
 dir=/tmp/quorate-t01-$$
 if ! t_private_cluster "$dir"; then
@@ -25,11 +26,15 @@ state=$(t_wait_job "$job" 120)
 t_eq "sbatch job completes" "$state" "COMPLETED"
 t_eq "sbatch job wrote its output file" "$(cat "$out" 2>/dev/null | tr '\n' ' ')" "n1 n2 batch-done "
 
+# Open MPI 4.1.4's crash in MPI_Init, and only it, is run again once,
+# printed and counted (srun-lib.sh).
 mpi=$T_BUILD/testsuite/integration/mpi_allreduce
+srun_train "$T_TMP/mpi4" -Q -n 4 "$mpi"
 t_eq "srun --mpi=pmix -n 4 all-reduces the right sum" \
-	"$(timeout 120 srun -Q --mpi=pmix -n 4 "$mpi" 2>&1)" "allreduce ok: 4 ranks, sum 10"
+	"$(cat "$T_TMP/mpi4.out" "$T_TMP/mpi4.err")" "allreduce ok: 4 ranks, sum 10"
+srun_train "$T_TMP/mpi8" -Q -N4 -n 8 "$mpi"
 t_eq "srun --mpi=pmix over 4 nodes, 8 ranks" \
-	"$(timeout 120 srun -Q --mpi=pmix -N4 -n 8 "$mpi" 2>&1)" "allreduce ok: 8 ranks, sum 36"
+	"$(cat "$T_TMP/mpi8.out" "$T_TMP/mpi8.err")" "allreduce ok: 8 ranks, sum 36"
 
 t_eq "PostgreSQL answers select 1" "$(psql -X -tAc 'select 1' 2>&1)" "1"
 chain=$(curl -s -m 10 -X POST -H 'Content-Type: application/json' \
