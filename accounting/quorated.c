@@ -467,8 +467,11 @@ int main(int argc, char **argv)
 		else if (user[0])
 			log_warning("%s: SlurmUser %s is not a user on this host", conf.slurm_conf, user);
 	}
-	if (conf.push_reputation && slurm_push_init(conf.slurm_conf, conf.log_file, err, sizeof(err)))
+	if ((conf.push_reputation || conf.push_placement) &&
+	    slurm_push_init(conf.slurm_conf, conf.log_file, err, sizeof(err)))
 		log_error("%s: node reputations will not be pushed to slurmctld", err);
+	else if (conf.push_placement)
+		slurm_push_placement(conf.trust_above, conf.placement_interval);
 
 	if (listener_init(conf.listen_address, conf.listen_port, err, sizeof(err)) ||
 	    metrics_init(conf.metrics_address, conf.metrics_port, conf.database, err, sizeof(err)) ||

@@ -11,8 +11,15 @@
  * helper anyway, the daemon logs it and starts another later.
  *
  * Requests on stdin, one per line; answers on stdout:
- *   push NODE SCORE STATE  ->  ok | retry WHY | gone WHY
+ *   push NODE SCORE STATE [place]  ->  ok | retry WHY | gone WHY
  *   sites PREFIX           ->  site NODE SITE ... end | retry WHY
+ *   place TRUST_ABOVE      ->  placed SEEN CHANGED | retry WHY
+ *
+ * With "place" (PushPlacement), a push also writes the node's Weight and
+ * its quorate_plain/quorate_replica features (placement.h); `place` does
+ * so for every node, from the score and state its Extra holds, so that
+ * what slurmctld lost to a restart, a reconfigure or an admin's edit comes
+ * back within PlacementInterval.
  *
  * Extra is written as JSON where slurmctld wants it (SchedulerParameters
  * has extra_constraints, Slurm 23.11+), else as tokens (node_extra.h).
@@ -38,7 +45,9 @@
 #include "frame.h"
 #include "log.h"
 #include "node_extra.h"
+#include "placement.h"
 #include "qmsg.h"
+#include "select_policy.h"
 #include "slurm_push.h"
 
 #define MAX_OUTPUT (16u << 20)
@@ -131,6 +140,103 @@ static const char *line_value(const char *block, const char *key, char *buf, siz
 	return NULL;
 }
 
+/* The value of the word "KEY=..." anywhere in a node's block (scontrol
+ * puts several on one line: "State=IDLE ... Weight=1 Owner=N/A"), or NULL. */
+static const char *word_value(const char *block, const char *key, char *buf, size_t len)
+{
+	size_t klen = strlen(key);
+	const char *end = strstr(block + 1, "\nNodeName=");
+
+	for (const char *p = block; (p = strstr(p, key)) && (!end || p < end); p += klen) {
+		if ((p == block || p[-1] == ' ' || p[-1] == '\n') && p[klen] == '=') {
+			size_t n = strcspn(p + klen + 1, " \n");
+
+			snprintf(buf, len, "%.*s", (int)n, p + klen + 1);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/* Give a node (its block of scontrol show node) the Weight and features
+ * that state, score and rank earn (placement.h).  1 changed, 0 already
+ * so, -1 with why. */
+static int place_node(const char *name, const char *block, enum node_state state,
+		      bool has_score, double score, char *why, size_t whylen)
+{
+	char wbuf[32], avail[4096], act[4096], want_avail[4096], want_act[4096];
+	const char *w, *a, *c;
+	uint32_t cur = 1, want;
+	update_node_msg_t upd;
+
+	w = word_value(block, "Weight", wbuf, sizeof(wbuf));
+	a = line_value(block, "AvailableFeatures", avail, sizeof(avail));
+	c = line_value(block, "ActiveFeatures", act, sizeof(act));
+	if (w)
+		cur = (uint32_t)strtoul(w, NULL, 10);
+	want = place_weight(place_weight_base(cur), sel_rank(state, has_score, score));
+	if (place_node_features(a, state, want_avail, sizeof(want_avail)) < 0 ||
+	    place_node_features(c ? c : a, state, want_act, sizeof(want_act)) < 0) {
+		snprintf(why, whylen, "node %s: its features are too long to add quorate's", name);
+		return -1;
+	}
+	if (w && cur == want && !strcmp(a ? a : "(null)", *want_avail ? want_avail : "(null)") &&
+	    !strcmp(c ? c : (a ? a : "(null)"), *want_act ? want_act : "(null)"))
+		return 0;
+	slurm_init_update_node_msg(&upd);
+	upd.node_names = (char *)name;
+	upd.weight = want;
+	upd.features = want_avail;
+	upd.features_act = want_act;
+	if (slurm_update_node(&upd) != SLURM_SUCCESS) {
+		snprintf(why, whylen, "cannot update node %s's Weight and features: %s", name,
+			 slurm_strerror(errno));
+		return -1;
+	}
+	return 1;
+}
+
+/* Every node's Weight and features, from the score and state in its Extra. */
+static void place_all(double trust_above)
+{
+	char *out, extra[1024], why[512] = "";
+	unsigned seen = 0, changed = 0;
+	int status;
+
+	out = scontrol_show("node", NULL, &status);
+	if (!out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		printf("retry scontrol show node failed\n");
+		free(out);
+		return;
+	}
+	for (char *p = strstr(out, "NodeName="); p; p = strstr(p + 1, "\nNodeName=")) {
+		char name[QMSG_NAME_MAX];
+		struct node_reputation rep;
+		enum node_state state;
+
+		if (*p == '\n')
+			p++;
+		if (sscanf(p, "NodeName=%63s", name) != 1)
+			continue;
+		node_extra_parse(line_value(p, "Extra", extra, sizeof(extra)), &rep, NULL);
+		state = node_effective_state(&rep, trust_above);
+		seen++;
+		switch (place_node(name, p, state, rep.has_score, rep.score, why, sizeof(why))) {
+		case 1:
+			changed++;
+			break;
+		case -1:
+			log_warning("%s", why);
+			break;
+		}
+	}
+	free(out);
+	if (*why && !changed)
+		printf("retry %s\n", why);
+	else
+		printf("placed %u %u\n", seen, changed);
+}
+
 /* The value of "KEY = VALUE" on its own line of scontrol show config,
  * ended in place, or NULL. */
 static char *config_value(char *config, const char *key)
@@ -187,7 +293,7 @@ static void read_extra_form(void)
 }
 
 /* Write score and state into node's Extra, keeping the admin's words. */
-static void push(char *node, double score, const char *state_name)
+static void push(char *node, double score, const char *state_name, bool place)
 {
 	update_node_msg_t upd;
 	enum node_state state;
@@ -224,6 +330,15 @@ static void push(char *node, double score, const char *state_name)
 		free(out);
 		printf("gone node %s: its Extra field is too long to add quorate's words\n", node);
 		return;
+	}
+	if (place) {
+		char why[512];
+
+		if (place_node(node, out, state, true, score, why, sizeof(why)) < 0) {
+			free(out);
+			printf("retry %s\n", why);
+			return;
+		}
 	}
 	free(out);
 	if (cur && !strcmp(cur, extra)) {
@@ -288,11 +403,13 @@ int slurm_helper_main(const char *slurm_conf)
 	slurm_init(slurm_conf);
 	read_extra_form();
 	while (fgets(line, sizeof(line), stdin)) {
-		char cmd[16], a[QMSG_NAME_MAX], b[QMSG_NAME_MAX];
+		char cmd[16], a[QMSG_NAME_MAX], b[QMSG_NAME_MAX], place[8] = "";
 		double score;
 
-		if (sscanf(line, "push %63s %lf %63s", a, &score, b) == 3)
-			push(a, score, b);
+		if (sscanf(line, "push %63s %lf %63s %7s", a, &score, b, place) >= 3)
+			push(a, score, b, !strcmp(place, "place"));
+		else if (sscanf(line, "place %lf", &score) == 1)
+			place_all(score);
 		else if (sscanf(line, "sites %63s", a) == 1)
 			sites(a);
 		else if (sscanf(line, "%15s", cmd) == 1)

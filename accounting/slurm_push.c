@@ -46,6 +46,9 @@ static struct {
 	bool enabled, stop, running, want_sites;
 	pthread_t thread;
 	double next_sites;
+	/* PushPlacement: Weight and features too, and every node each interval */
+	bool placement;
+	double trust_above, place_interval, next_place;
 	/* the helper process (slurm_helper.c), the push thread's own */
 	char exe[PATH_MAX];
 	char *slurm_conf, *log_file;
@@ -274,7 +277,8 @@ static int push_one(const char *node, double score, enum node_state state)
 {
 	char req[256], line[512];
 
-	snprintf(req, sizeof(req), "push %s %.6f %s\n", node, score, node_state_name(state));
+	snprintf(req, sizeof(req), "push %s %.6f %s%s\n", node, score, node_state_name(state),
+		 P.placement ? " place" : "");
 	if (helper_send(req))
 		return 1;
 	if (helper_line(line, sizeof(line), frame_now_ms() + HELPER_TIMEOUT_MS)) {
@@ -347,6 +351,30 @@ static void learn_sites(void)
 		ingest_request_free(req);
 }
 
+/* Every node's Weight and features as its Extra says (the helper does). */
+static void place_all(void)
+{
+	char req[64], line[512];
+	unsigned seen, changed;
+
+	snprintf(req, sizeof(req), "place %.6f\n", P.trust_above);
+	if (helper_send(req))
+		return;
+	if (helper_line(line, sizeof(line), frame_now_ms() + HELPER_TIMEOUT_MS)) {
+		helper_stop("while checking the nodes' placement");
+		return;
+	}
+	if (sscanf(line, "placed %u %u", &seen, &changed) == 2) {
+		atomic_fetch_add(&counters.slurm_pushes, changed);
+		if (changed)
+			log_info("placement: %u of %u node(s) given their Weight and features again",
+				 changed, seen);
+		return;
+	}
+	atomic_fetch_add(&counters.slurm_push_failures, 1);
+	log_warning("placement: %s", !strncmp(line, "retry ", 6) ? line + 6 : line);
+}
+
 static void *push_main(void *arg)
 {
 	(void)arg;
@@ -364,6 +392,15 @@ static void *push_main(void *arg)
 			pthread_mutex_lock(&P.lock);
 			continue;
 		}
+		if (P.placement && now >= P.next_place) {
+			P.next_place = now + P.place_interval;
+			pthread_mutex_unlock(&P.lock);
+			place_all();
+			pthread_mutex_lock(&P.lock);
+			continue;
+		}
+		if (P.placement && P.next_place < next)
+			next = P.next_place;
 		for (pp = &P.list; *pp; pp = &(*pp)->next) {
 			if ((*pp)->next_try <= now) {
 				due = *pp;
@@ -416,11 +453,19 @@ static void *push_main(void *arg)
 	return NULL;
 }
 
+void slurm_push_placement(double trust_above, long interval)
+{
+	P.placement = true;
+	P.trust_above = trust_above;
+	P.place_interval = (double)interval;
+}
+
 int slurm_push_start(void)
 {
 	if (!P.enabled)
 		return 0;
 	P.next_sites = now_seconds() + 1;
+	P.next_place = now_seconds() + 1;
 	if (pthread_create(&P.thread, NULL, push_main, NULL))
 		return -1;
 	P.running = true;

@@ -26,6 +26,11 @@ int slurm_conf_peek(const char *path, char *cluster, size_t clen,
  * (pushing disabled) when slurm_conf cannot be read. */
 int slurm_push_init(const char *slurm_conf, const char *log_file,
 		    char *err, size_t errlen);
+/* Also write each node's Weight and quorate_plain/quorate_replica features
+ * (placement.h) with every push, and check every node's again every
+ * interval seconds (PushPlacement): what slurmctld lost to a restart, a
+ * reconfigure or an admin's edit is written again.  After slurm_push_init. */
+void slurm_push_placement(double trust_above, long interval);
 int slurm_push_start(void);
 void slurm_push_stop(void);
 

@@ -387,6 +387,8 @@ static const struct conf_key qconf_keys[] = {
 	{ "QuarantineSeconds", CONF_SECONDS, F(quarantine_seconds), 0, 3650 * DAY, NULL, false },
 	{ "ProbationBelow", CONF_DOUBLE, F(probation_below), 0, 100, NULL, false },
 	{ "PushReputation", CONF_BOOL, F(push_reputation), 0, -1, NULL, false },
+	{ "PushPlacement", CONF_BOOL, F(push_placement), 0, -1, NULL, false },
+	{ "PlacementInterval", CONF_SECONDS, F(placement_interval), 1, 3600, NULL, false },
 	{ "SiteFeaturePrefix", CONF_STRING, F(site_feature_prefix), 0, -1, NULL, false },
 	{ "ChainRPC", CONF_STRING, F(chain_rpc), 0, -1, NULL, false },
 	{ "ChainDeployment", CONF_STRING, F(chain_deployment), 0, -1, NULL, false },
@@ -434,6 +436,7 @@ int qconf_defaults(struct quorate_conf *conf)
 	conf->quarantine_seconds = 86400;
 	conf->probation_below = 75;
 	conf->push_reputation = true;
+	conf->placement_interval = 60;
 	conf->confirmations = 2;
 	conf->chain_poll = 5;
 	conf->chain_resend = 180;

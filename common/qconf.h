@@ -58,6 +58,9 @@ struct quorate_conf {
 	long quarantine_seconds;	/* QuarantineSeconds */
 	double probation_below;		/* ProbationBelow */
 	bool push_reputation;		/* PushReputation: write node Extra */
+	bool push_placement;		/* PushPlacement: node Weight and features
+					 * for job_submit/quorate, default no */
+	long placement_interval;	/* PlacementInterval, seconds, default 60 */
 	/* sites */
 	char *site_feature_prefix;	/* SiteFeaturePrefix, default site_ */
 	/* chain */
