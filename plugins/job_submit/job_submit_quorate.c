@@ -49,7 +49,7 @@ extern char *slurm_xstrdup(const char *str);
 extern void slurm_xfree(void **ptr);
 
 #define REFRESH_SECONDS 2
-#define TIMING_EVERY 500	/* jobs between two timing lines in the log */
+#define TIMING_EVERY 100	/* jobs between two timing lines in the log */
 
 struct node_row {
 	char *name;

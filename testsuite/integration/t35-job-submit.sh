@@ -143,6 +143,16 @@ t_eq "--replicas=3 -N3 lands on 3 distinct sites" "$(sites_of "$j")" "site_a sit
 t_match "through one counted term per site" "$(squeue -h -j "$j" -o %f)" \
 	'^\[\(site_[abc]&quorate_replica\)\*1&\(site_[abc]&quorate_replica\)\*1&\(site_[abc]&quorate_replica\)\*1\]$'
 clean
+score n2 "reputation=99.0 quorate_state=trusted"
+score n4 "reputation=98.0 quorate_state=trusted"
+score n6 "reputation=97.0 quorate_state=trusted"
+placed sh -c "scontrol show node n6 | grep -q ' Weight=2147487'"
+j=$(submit --replicas=3 -N3 --wrap 'sleep 60')
+t_wait 20 running "$j"
+t_eq "within each site, the better node: trusted before neutral" "$(nodes_of "$j")" "n2 n4 n6 "
+clean
+for n in n2 n4 n6; do score $n ""; done
+placed sh -c "[ \$(sinfo -h -N -o %f | grep -c 'quorate_plain,quorate_replica') -eq 6 ] && ! scontrol show node n6 | grep -q ' Weight=2147487'"
 j=$(submit --replicas=3 -N6 --wrap 'sleep 60')
 t_wait 20 running "$j"
 t_eq "--replicas=3 -N6: each replica group inside one site" "$(sites_of "$j")" \
