@@ -28,6 +28,8 @@ static void test_defaults(void **state)
 	assert_true(c.trust_above == 80);
 	assert_true(c.quarantine_below == 40);
 	assert_true(c.probation_below == 75);
+	assert_false(c.push_placement);
+	assert_int_equal(c.placement_interval, 60);
 	assert_int_equal(c.max_frame, 1024 * 1024);
 	assert_int_equal(c.confirmations, 2);
 	assert_string_equal(c.site_feature_prefix, "site_");
@@ -48,6 +50,8 @@ static void test_settings(void **state)
 		"QuarantineBelow=30.5\n"
 		"ProbationBelow=60\n"
 		"PushReputation=no\n"
+		"PushPlacement=yes\n"
+		"PlacementInterval=2m\n"
 		"MaxFrameSize=256K\n";
 
 	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
@@ -58,6 +62,8 @@ static void test_settings(void **state)
 	assert_true(c.quarantine_below == 30.5);
 	assert_true(c.probation_below == 60);
 	assert_false(c.push_reputation);
+	assert_true(c.push_placement);
+	assert_int_equal(c.placement_interval, 120);
 	assert_int_equal(c.max_frame, 256 * 1024);
 	qconf_free(&c);
 }
@@ -71,6 +77,8 @@ static void test_errors(void **state)
 	assert_string_equal(err, "quorate.conf:2: unknown key 'ListenPrt'");
 	assert_int_equal(load("TrustAbove=30\nQuarantineBelow=50\n", &c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "QuarantineBelow (50) is above TrustAbove (30)"));
+	assert_int_equal(load("PlacementInterval=0\n", &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "quorate.conf:1: PlacementInterval"));
 	assert_int_equal(load("MaxFrameSize=10\n", &c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "quorate.conf:1: MaxFrameSize: 10 is out of range"));
 	assert_int_equal(load("MissingWeight=2\n", &c, err, sizeof(err)), -1);
