@@ -140,6 +140,30 @@ static const char *line_value(const char *block, const char *key, char *buf, siz
 	return NULL;
 }
 
+/* scontrol show node, every node; NULL after answering "retry". */
+static char *all_nodes(void)
+{
+	int status;
+	char *out = scontrol_show("node", NULL, &status);
+
+	if (!out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		printf("retry scontrol show node failed\n");
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* The node block after p in all_nodes()'s output (the first for NULL). */
+static char *next_node(char *out, char *p)
+{
+	if (!p)
+		p = strncmp(out, "NodeName=", 9) ? strstr(out, "\nNodeName=") : out;
+	else
+		p = strstr(p, "\nNodeName=");
+	return p && *p == '\n' ? p + 1 : p;
+}
+
 /* The value of the word "KEY=..." anywhere in a node's block (scontrol
  * puts several on one line: "State=IDLE ... Weight=1 Owner=N/A"), or NULL. */
 static const char *word_value(const char *block, const char *key, char *buf, size_t len)
@@ -201,21 +225,14 @@ static void place_all(double trust_above)
 {
 	char *out, extra[1024], why[512] = "";
 	unsigned seen = 0, changed = 0;
-	int status;
 
-	out = scontrol_show("node", NULL, &status);
-	if (!out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		printf("retry scontrol show node failed\n");
-		free(out);
+	if (!(out = all_nodes()))
 		return;
-	}
-	for (char *p = strstr(out, "NodeName="); p; p = strstr(p + 1, "\nNodeName=")) {
+	for (char *p = next_node(out, NULL); p; p = next_node(out, p)) {
 		char name[QMSG_NAME_MAX];
 		struct node_reputation rep;
 		enum node_state state;
 
-		if (*p == '\n')
-			p++;
 		if (sscanf(p, "NodeName=%63s", name) != 1)
 			continue;
 		node_extra_parse(line_value(p, "Extra", extra, sizeof(extra)), &rep, NULL);
@@ -365,19 +382,12 @@ static void sites(const char *prefix)
 {
 	size_t plen = strlen(prefix);
 	char *out, features[4096], name[QMSG_NAME_MAX];
-	int status;
 
-	out = scontrol_show("node", NULL, &status);
-	if (!out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		printf("retry scontrol show node failed\n");
-		free(out);
+	if (!(out = all_nodes()))
 		return;
-	}
-	for (char *p = strstr(out, "NodeName="); p; p = strstr(p + 1, "\nNodeName=")) {
+	for (char *p = next_node(out, NULL); p; p = next_node(out, p)) {
 		char *tok, *save = NULL;
 
-		if (*p == '\n')
-			p++;
 		if (sscanf(p, "NodeName=%63s", name) != 1 || !qmsg_valid_node(name) ||
 		    !line_value(p, "AvailableFeatures", features, sizeof(features)))
 			continue;

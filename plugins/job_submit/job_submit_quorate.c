@@ -69,6 +69,7 @@ static struct {
 	size_t nrows;
 	bool loaded, markers;	/* read once; some node carries a marker */
 	time_t node_update;
+	char *prefix_used;	/* the site prefix the rows were read with */
 	bool have_ctl;
 	uint32_t slurm_user;
 	char *slurm_conf;	/* its path, from slurmctld */
@@ -177,12 +178,16 @@ static void nodes_refresh(void)
 		pthread_mutex_unlock(&S.lock);
 		slurm_free_conf(ctl);
 	}
-	if (slurm_load_node(S.node_update, &msg, SHOW_ALL) != SLURM_SUCCESS)
-		return;	/* unchanged (SLURM_NO_CHANGE_IN_DATA), or not answering */
 	pthread_mutex_lock(&S.lock);
 	conf_refresh();
 	prefix = strdup(S.site_prefix ? S.site_prefix : "site_");
 	pthread_mutex_unlock(&S.lock);
+	if (prefix && S.prefix_used && strcmp(prefix, S.prefix_used))
+		S.node_update = 0;	/* another prefix: every node's site again */
+	if (slurm_load_node(S.node_update, &msg, SHOW_ALL) != SLURM_SUCCESS) {
+		free(prefix);
+		return;	/* unchanged (SLURM_NO_CHANGE_IN_DATA), or not answering */
+	}
 	rows = calloc(msg->record_count ? msg->record_count : 1, sizeof(*rows));
 	if (!rows || !prefix)
 		goto out;
@@ -220,6 +225,9 @@ static void nodes_refresh(void)
 	S.loaded = true;
 	S.node_update = msg->last_update;
 	pthread_mutex_unlock(&S.lock);
+	free(S.prefix_used);
+	S.prefix_used = prefix;
+	prefix = NULL;
 	rows = NULL;
 	n = 0;
 out:
@@ -276,6 +284,8 @@ int fini(void)
 	rows_free(S.rows, S.nrows);
 	free(S.slurm_conf);
 	free(S.site_prefix);
+	free(S.prefix_used);
+	S.prefix_used = NULL;
 	S.rows = NULL;
 	S.nrows = 0;
 	S.slurm_conf = S.site_prefix = NULL;
