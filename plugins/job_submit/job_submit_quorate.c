@@ -44,7 +44,8 @@ const char plugin_name[] = "quorate: reputation-aware placement by constraints";
 const char plugin_type[] = "job_submit/quorate";
 const uint32_t plugin_version = SLURM_VERSION_NUMBER;
 
-/* libslurm's allocator, which every release exports under these names. */
+/* libslurm's allocator, which every release exports under these names
+ * (slurm_xfree also in slurm_compat.h). */
 extern char *slurm_xstrdup(const char *str);
 extern void slurm_xfree(void **ptr);
 
@@ -233,7 +234,7 @@ static void nodes_refresh(void)
 out:
 	rows_free(rows, n);
 	free(prefix);
-	slurm_free_node_info_msg(msg);
+	quorate_free_node_info_msg(msg);
 }
 
 static void *nodes_thread(void *arg)
