@@ -3,8 +3,8 @@
  * interfaces: quorated's node Weight and features, and the constraints
  * job_submit/quorate adds to each job.  For sites that keep
  * select/cons_tres, and for Slurm 25.05 and later, where a third-party
- * select plugin cannot load (doc/placement.md).  Pure functions, no Slurm
- * headers.
+ * select plugin would have to pass for cons_tres (doc/placement.md).
+ * Pure functions, no Slurm headers.
  *
  * quorated writes, for every node of its cluster:
  *   - Weight: PLACE_WEIGHT_FLAG | base << 12 | rank, where base is the
