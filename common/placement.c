@@ -185,6 +185,28 @@ int place_plan_sites(struct place_site *sites, size_t nsites,
 	return (int)want;
 }
 
+int place_plan_describe(const struct place_site *plan, size_t nplan,
+			unsigned replicas, char *out, size_t outlen)
+{
+	unsigned nodes = 0;
+	size_t len;
+	int n;
+
+	for (size_t i = 0; i < nplan; i++)
+		nodes += plan[i].take;
+	if (!nplan || !replicas || !outlen)
+		return -1;
+	n = snprintf(out, outlen, "quorate: %u replica groups of %u node(s) on ", replicas,
+		     nodes / replicas);
+	if (n < 0 || (size_t)n >= outlen)
+		return -1;
+	len = (size_t)n;
+	for (size_t i = 0; i < nplan; i++)
+		if (append(out, outlen, &len, i ? ", " : "", plan[i].name, strlen(plan[i].name)))
+			return -1;
+	return (int)len;
+}
+
 static bool feature_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

@@ -110,6 +110,12 @@ int place_constraint(const char *user, bool replicated,
 		     const struct place_site *plan, size_t nplan,
 		     char *out, size_t outlen, char *err, size_t errlen);
 
+/* The plan in words, for the job's comment (squeue -o %k):
+ * "quorate: 3 replica groups of 2 node(s) on site_b, site_a, site_c".
+ * Returns the length written, or -1 when it does not fit. */
+int place_plan_describe(const struct place_site *plan, size_t nplan,
+			unsigned replicas, char *out, size_t outlen);
+
 /* Whether a user's constraint names a feature that starts with prefix
  * (a site: then the user chose the site and no plan is made). */
 bool place_constraint_names_prefix(const char *user, const char *prefix);

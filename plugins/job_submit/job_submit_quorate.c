@@ -376,7 +376,7 @@ int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid, char **err_msg)
 	bool replicated = replicas > 0;
 	struct place_site sites[256];
 	size_t nplan = 0;
-	char constraint[4096], err[512], name[256];
+	char constraint[4096], err[512], name[256], note[512] = "";
 	const char *user = job_desc->features;
 	int rc = SLURM_SUCCESS;
 
@@ -425,6 +425,8 @@ int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid, char **err_msg)
 			goto done;
 		}
 		nplan = (size_t)k;
+		if (place_plan_describe(sites, nplan, (unsigned)replicas, note, sizeof(note)) < 0)
+			note[0] = '\0';
 	}
 	if (place_constraint(user, replicated, sites, nplan, constraint, sizeof(constraint),
 			     err, sizeof(err))) {
@@ -436,6 +438,12 @@ int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid, char **err_msg)
 		    user ? user : "", constraint);
 	slurm_xfree((void **)&job_desc->features);
 	job_desc->features = slurm_xstrdup(constraint);
+	/* The plan in words where the user can read it (squeue -o %k),
+	 * unless the job has a comment of its own. */
+	if (note[0] && !(job_desc->comment && *job_desc->comment)) {
+		slurm_xfree((void **)&job_desc->comment);
+		job_desc->comment = slurm_xstrdup(note);
+	}
 	pthread_mutex_lock(&S.lock);
 done:
 	dt = now_ns() - t0;

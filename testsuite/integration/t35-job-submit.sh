@@ -142,6 +142,10 @@ t_wait 20 running "$j"
 t_eq "--replicas=3 -N3 lands on 3 distinct sites" "$(sites_of "$j")" "site_a site_b site_c "
 t_match "through one counted term per site" "$(squeue -h -j "$j" -o %f)" \
 	'^\[\(site_[abc]&quorate_replica\)\*1&\(site_[abc]&quorate_replica\)\*1&\(site_[abc]&quorate_replica\)\*1\]$'
+t_match "squeue -o %k says the plan" "$(squeue -h -j "$j" -o %k)" \
+	'^quorate: 3 replica groups of 1 node\(s\) on site_[abc], site_[abc], site_[abc]$'
+c=$(submit --replicas=2 -N2 --comment 'my own words' --wrap 'sleep 60')
+t_eq "a job's own comment is kept" "$(squeue -h -j "$c" -o %k)" "my own words"
 clean
 score n2 "reputation=99.0 quorate_state=trusted"
 score n4 "reputation=98.0 quorate_state=trusted"

@@ -147,6 +147,12 @@ static void test_constraint(void **state)
 	assert_int_equal(place_constraint("abc", false, NULL, 0, out, 8, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "too long"));
 
+	assert_int_equal(place_plan_describe(plan, 2, 2, out, sizeof(out)),
+			 (int)strlen("quorate: 2 replica groups of 2 node(s) on site_b, site_a"));
+	assert_string_equal(out, "quorate: 2 replica groups of 2 node(s) on site_b, site_a");
+	assert_int_equal(place_plan_describe(plan, 2, 2, out, 20), -1);
+	assert_int_equal(place_plan_describe(plan, 0, 2, out, sizeof(out)), -1);
+
 	assert_true(place_constraint_names_prefix("ib&site_a", "site_"));
 	assert_false(place_constraint_names_prefix("ib&mysite_a", "site_"));
 	assert_false(place_constraint_names_prefix("site_", "site_"));
