@@ -18,19 +18,7 @@ t_use_cluster "$dir"
 log=$dir/log/slurmctld.log
 ctld=$(cat "$dir/run/slurmctld.pid")
 
-score() { scontrol update nodename="$1" extra="$2"; }
-nodes_of() { scontrol show hostnames "$(squeue -h -j "$1" -o %N)" | tr '\n' ' '; }
-reason_of() { squeue -h -j "$1" -o %r; }
-submit() { (cd "$T_TMP" && sbatch --parsable -o /dev/null "$@"); }
-running() { [ "$(squeue -h -j "$1" -o %T)" = RUNNING ]; }
-pending_with() { reason_of "$1" | grep -q "$2"; }
-all_idle() { [ "$(sinfo -h -t idle -o %D)" = 6 ]; }
-clean() {
-	scancel --user=root
-	scancel --user=quorate-test 2>/dev/null
-	t_wait 30 sh -c '! squeue -h | grep -q .'
-	t_wait 30 all_idle
-}
+. "$(dirname "$0")/sched-lib.sh"
 
 
 # --- quarantine: no new jobs --------------------------------------------

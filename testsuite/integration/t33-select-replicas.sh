@@ -17,22 +17,11 @@ if ! t_private_cluster "$dir" --nodes 6 --sites 3 --select reputation --no-quora
 fi
 t_use_cluster "$dir"
 
-score() { scontrol update nodename="$1" extra="$2"; }
-nodes_of() { scontrol show hostnames "$(squeue -h -j "$1" -o %N)" | tr '\n' ' '; }
+. "$(dirname "$0")/sched-lib.sh"
 site_of() { scontrol show node "$1" | grep -o 'AvailableFeatures=site_[a-z]*' | cut -d= -f2; }
 sites_of() {	# sorted site per node of a job, e.g. "site_a site_b site_c "
 	local n
 	for n in $(nodes_of "$1"); do site_of "$n"; done | sort | tr '\n' ' '
-}
-reason_of() { squeue -h -j "$1" -o %r; }
-submit() { (cd "$T_TMP" && sbatch --parsable -o /dev/null "$@"); }
-running() { [ "$(squeue -h -j "$1" -o %T)" = RUNNING ]; }
-pending_with() { reason_of "$1" | grep -q "$2"; }
-all_idle() { [ "$(sinfo -h -t idle -o %D)" = 6 ]; }
-clean() {
-	scancel --user=root
-	t_wait 30 sh -c '! squeue -h | grep -q .'
-	t_wait 30 all_idle
 }
 
 # --- spread ----------------------------------------------------------------

@@ -27,27 +27,17 @@ t_use_cluster "$dir"
 log=$dir/log/slurmctld.log
 ctld=$(cat "$dir/run/slurmctld.pid")
 
-score() { scontrol update nodename="$1" extra="$2"; }
+. "$(dirname "$0")/sched-lib.sh"
 features_of() { scontrol show node "$1" | sed -n 's/^ *AvailableFeatures=//p'; }
 weight_of() { scontrol show node "$1" | grep -o ' Weight=[0-9]*' | cut -d= -f2; }
 has() { features_of "$1" | tr ',' '\n' | grep -qx "$2"; }
 lacks() { ! has "$1" "$2"; }
-nodes_of() { scontrol show hostnames "$(squeue -h -j "$1" -o %N)" | tr '\n' ' '; }
 site_of() { features_of "$1" | tr ',' '\n' | grep '^site_'; }
 sites_of() {
 	local n
 	for n in $(nodes_of "$1"); do site_of "$n"; done | sort | tr '\n' ' '
 }
-submit() { (cd "$T_TMP" && sbatch --parsable -o /dev/null "$@"); }
-running() { [ "$(squeue -h -j "$1" -o %T)" = RUNNING ]; }
 pending() { [ "$(squeue -h -j "$1" -o %T)" = PENDING ]; }
-all_idle() { [ "$(sinfo -h -t idle -o %D)" = 6 ]; }
-clean() {
-	scancel --user=root
-	scancel --user=quorate-test 2>/dev/null
-	t_wait 30 sh -c '! squeue -h | grep -q .'
-	t_wait 30 all_idle
-}
 # quorated has written the node's features for its Extra, and the
 # plugin's thread (every 2 s) has read them
 placed() {
