@@ -348,6 +348,23 @@ static void push(char *node, double score, const char *state_name, bool place)
 		printf("gone node %s: its Extra field is too long to add quorate's words\n", node);
 		return;
 	}
+	/* Extra first: it is what `place` reads, and a node whose Weight or
+	 * features cannot be written still gets its score. */
+	if (!cur || strcmp(cur, extra)) {
+		slurm_init_update_node_msg(&upd);
+		upd.node_names = node;
+		upd.extra = extra;
+		if (slurm_update_node(&upd) != SLURM_SUCCESS) {
+			e = errno;
+			free(out);
+			printf("%s cannot update node %s: %s\n",
+			       e == ESLURM_INVALID_NODE_NAME ? "gone" : "retry", node, slurm_strerror(e));
+			/* e.g. extra_constraints turned on: slurmctld refuses tokens */
+			extra_form.stale = true;
+			extra_form.not_before_ms = 0;
+			return;
+		}
+	}
 	if (place) {
 		char why[512];
 
@@ -358,22 +375,6 @@ static void push(char *node, double score, const char *state_name, bool place)
 		}
 	}
 	free(out);
-	if (cur && !strcmp(cur, extra)) {
-		printf("ok\n");
-		return;
-	}
-	slurm_init_update_node_msg(&upd);
-	upd.node_names = node;
-	upd.extra = extra;
-	if (slurm_update_node(&upd) != SLURM_SUCCESS) {
-		e = errno;
-		printf("%s cannot update node %s: %s\n", e == ESLURM_INVALID_NODE_NAME ? "gone" : "retry",
-		       node, slurm_strerror(e));
-		/* e.g. extra_constraints turned on: slurmctld refuses tokens */
-		extra_form.stale = true;
-		extra_form.not_before_ms = 0;
-		return;
-	}
 	printf("ok\n");
 }
 

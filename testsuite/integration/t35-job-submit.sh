@@ -192,4 +192,19 @@ t_wait 30 sh -c "[ \$(squeue -h -t R | wc -l) -eq 8 ]"
 t_eq "after the restart, 8 jobs still keep off n3 and n4" \
 	"$(for j in $jobs; do nodes_of "$j"; done | tr ' ' '\n' | grep -c -E '^n[34]$')" "0"
 clean
+
+# --- quorated's own push: a verdict's scores, with Weight and features ----
+for n in n1 n2 n3 n4 n5 n6; do score $n ""; done
+placed sh -c "[ \$(sinfo -h -N -o %f | grep -c 'quorate_plain,quorate_replica') -eq 6 ]"
+out=$(cd "$T_TMP" && timeout 120 srun --replicas=3 -N3 -w n1,n3,n5 sh -c 'echo 42' 2>&1)
+t_match "a replicated step is verified" "$out" 'verified 3/3'
+t_wait 30 sh -c "scontrol show node n1 n3 n5 | grep -c 'Extra=.*quorate_state=' | grep -qx 3"
+t_eq "quorated pushed the three nodes' scores, and they still take every job" \
+	"$(for n in n1 n3 n5; do features_of $n; done | tr '\n' ' ')" \
+	"site_a,quorate_plain,quorate_replica site_b,quorate_plain,quorate_replica site_c,quorate_plain,quorate_replica "
+w=$(weight_of n1)
+t_eq "with a quorate Weight (flag and slurm.conf's weight 1)" \
+	"$(( (w >> 31) & 1 )) $(( (w >> 12) & 0x7ffff ))" "1 1"
+t_eq "quorated logged no failure to write a Weight or features" \
+	"$(grep -c "Weight and features: " "$dir/log/quorated.log")" "0"
 t_done
