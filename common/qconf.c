@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "conf.h"
 #include "qconf.h"
@@ -539,4 +540,29 @@ const char *qconf_server_address(const struct quorate_conf *conf)
 	if (!a || !*a || !strcmp(a, "0.0.0.0") || !strcmp(a, "::") || !strcmp(a, "*"))
 		return "127.0.0.1";
 	return a;
+}
+
+int qconf_path_beside(const char *slurm_conf, char *out, size_t outlen)
+{
+	const char *slash;
+	int n;
+
+	if (!slurm_conf || !*slurm_conf)
+		slurm_conf = getenv("SLURM_CONF");
+	if (!slurm_conf || !*slurm_conf)
+		slurm_conf = "/etc/slurm/slurm.conf";
+	slash = strrchr(slurm_conf, '/');
+	n = snprintf(out, outlen, "%.*squorate.conf",
+		     slash ? (int)(slash + 1 - slurm_conf) : 0, slurm_conf);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+bool qconf_same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }

@@ -102,6 +102,16 @@ int qconf_load_buffer(const char *name, const char *buf, size_t len,
 
 void qconf_free(struct quorate_conf *conf);
 
+/* The plugins' quorate.conf: the one in slurm.conf's directory (slurm_conf
+ * NULL or "": $SLURM_CONF, else /etc/slurm/slurm.conf), into out.  0, or -1
+ * when it does not fit. */
+int qconf_path_beside(const char *slurm_conf, char *out, size_t outlen);
+
+/* Whether two stat()s of quorate.conf are of the same, unchanged file
+ * (device, inode, size, mtime, ctime): the plugins read it again when not. */
+struct stat;
+bool qconf_same_file(const struct stat *a, const struct stat *b);
+
 /* Where a client on this host reaches quorated: ServerAddress, else
  * ListenAddress unless that is a wildcard, else 127.0.0.1. */
 const char *qconf_server_address(const struct quorate_conf *conf);

@@ -113,19 +113,13 @@ static void conf_refresh(void)
 {
 	struct quorate_conf qc;
 	struct stat st;
-	char path[4096], err[512], *slash;
+	char path[4096], err[512];
 
-	if (!S.slurm_conf)
+	if (!S.slurm_conf || qconf_path_beside(S.slurm_conf, path, sizeof(path)))
 		return;
-	snprintf(path, sizeof(path), "%s", S.slurm_conf);
-	slash = strrchr(path, '/');
-	snprintf(slash ? slash + 1 : path, sizeof(path) - (size_t)(slash ? slash + 1 - path : 0),
-		 "quorate.conf");
 	if (stat(path, &st) != 0)
 		memset(&st, 0, sizeof(st));
-	if (S.site_prefix && st.st_ino == S.conf_seen.st_ino &&
-	    st.st_mtim.tv_sec == S.conf_seen.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == S.conf_seen.st_mtim.tv_nsec && st.st_size == S.conf_seen.st_size)
+	if (S.site_prefix && qconf_same_file(&st, &S.conf_seen))
 		return;
 	S.conf_seen = st;
 	if (st.st_ino ? qconf_load(path, &qc, err, sizeof(err)) : qconf_defaults(&qc)) {

@@ -188,31 +188,11 @@ extern int sel_inner_init(void)
 
 static char *conf_path_of(void)
 {
-	const char *slurm = slurm_conf.slurm_conf;
-	char *path, *slash;
+	char path[4096];
 
-	if (!slurm || !*slurm)
-		slurm = getenv("SLURM_CONF");
-	if (!slurm || !*slurm)
-		slurm = "/etc/slurm/slurm.conf";
-	path = xstrdup(slurm);
-	slash = strrchr(path, '/');
-	if (slash)
-		slash[1] = '\0';
-	else
-		path[0] = '\0';
-	xstrcat(path, "quorate.conf");
-	return path;
-}
-
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
-	       a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+	if (qconf_path_beside(slurm_conf.slurm_conf, path, sizeof(path)))
+		return xstrdup("quorate.conf");	/* a path too long to open */
+	return xstrdup(path);
 }
 
 /* quorate.conf beside slurm.conf: read when it changes (looked at once a
@@ -250,7 +230,7 @@ static void conf_refresh(bool force)
 		     conf_path);
 		goto apply;
 	}
-	if (!force && conf_status != CONF_UNREAD && same_file(&st, &conf_seen))
+	if (!force && conf_status != CONF_UNREAD && qconf_same_file(&st, &conf_seen))
 		return;
 	conf_seen = st;
 	if (qconf_load(conf_path, &qc, err, sizeof(err))) {
