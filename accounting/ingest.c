@@ -632,10 +632,11 @@ static void add_site_op(const char *site)
 	op_text(op, site);
 }
 
-/* admin_uid: the admin who decided, or -1 for the verifier's own events. */
-static void add_event_op(const struct node_entry *n, double now, const char *kind,
-			 const char *reason, const struct step_entry *s, int replica,
-			 const struct rep_node *before, int64_t admin_uid)
+/* admin_uid: the admin who decided, or -1 for the verifier's own events.
+ * job: the job of an event without a step (node-fail), or 0. */
+static void add_event_op_job(const struct node_entry *n, double now, const char *kind,
+			     const char *reason, const struct step_entry *s, int replica,
+			     int64_t job, const struct rep_node *before, int64_t admin_uid)
 {
 	struct store_op *op = store_tx_add(W.tx, STMT_EVENT);
 
@@ -648,6 +649,10 @@ static void add_event_op(const struct node_entry *n, double now, const char *kin
 		op_int(op, s->key.job);
 		op_int(op, s->key.step);
 		op_int(op, replica);
+	} else if (job > 0) {
+		op_int(op, job);
+		op_text(op, NULL);
+		op_text(op, NULL);
 	} else {
 		op_text(op, NULL);
 		op_text(op, NULL);
@@ -664,6 +669,13 @@ static void add_event_op(const struct node_entry *n, double now, const char *kin
 		op_int(op, admin_uid);
 	else
 		op_text(op, NULL);
+}
+
+static void add_event_op(const struct node_entry *n, double now, const char *kind,
+			 const char *reason, const struct step_entry *s, int replica,
+			 const struct rep_node *before, int64_t admin_uid)
+{
+	add_event_op_job(n, now, kind, reason, s, replica, 0, before, admin_uid);
 }
 
 /* The distinct nodes of a replica: those of its parts, then its layout. */
@@ -948,6 +960,44 @@ static void apply_node_admin(struct ingest_request *req, struct ingest_item *it,
 		json_object_object_add(ans, "node", json_object_new_string(ne->name));
 		json_object_object_add(ans, "state_before",
 				       json_object_new_string(node_state_name(before.state)));
+		json_object_object_add(ans, "state_after",
+				       json_object_new_string(node_state_name(ne->rep.state)));
+		json_object_object_add(ans, "score", qmsg_new_double(round(ne->rep.score * 10) / 10));
+	}
+	set_answer(it, ans);
+}
+
+/* Slurm's evidence that a node failed under a job (NodeFailMissing): one
+ * missing outcome, once per (cluster, node, job, at); the event is dated
+ * at the job's end.  A node quorated has not met yet is created: the
+ * name comes from slurmdbd, not from a person's typing. */
+static void apply_node_fail(struct ingest_item *it, double now)
+{
+	const struct qmsg_node_fail *f = &it->f;
+	struct node_entry *ne;
+	struct rep_node before;
+	json_object *ans;
+
+	if (it->duplicate) {
+		set_answer(it, item_ok("duplicate"));
+		return;
+	}
+	ne = node_get(f->cluster, f->node, true);
+	if (!ne) {
+		W.batch_oom = true;
+		set_answer(it, ingest_item_error("retry_later", "out of memory"));
+		return;
+	}
+	before = ne->rep;
+	(void)rep_apply(&ne->rep, REP_MISSING, now, &W.settings.rep);
+	add_event_op_job(ne, (double)f->at, "node-fail", f->reason, NULL, 0, f->job, &before, -1);
+	log_info("node %s: failed under job %lld (Slurm): counted missing, %s -> %s "
+		 "(score %.1f -> %.1f)", ne->name, (long long)f->job,
+		 node_state_name(before.state), node_state_name(ne->rep.state), before.score,
+		 ne->rep.score);
+	ans = item_ok("stored");
+	if (ans) {
+		json_object_object_add(ans, "node", json_object_new_string(ne->name));
 		json_object_object_add(ans, "state_after",
 				       json_object_new_string(node_state_name(ne->rep.state)));
 		json_object_object_add(ans, "score", qmsg_new_double(round(ne->rep.score * 10) / 10));
@@ -1242,6 +1292,41 @@ static int load_missing_steps(struct ingest_request *reqs, char *err, size_t err
 	return rv;
 }
 
+static bool same_node_fail(const struct qmsg_node_fail *a, const struct qmsg_node_fail *b)
+{
+	return a->job == b->job && a->at == b->at && !strcmp(a->node, b->node) &&
+	       !strcmp(a->cluster, b->cluster);
+}
+
+/* Mark the node failures of the batch that were counted before, in the
+ * store or earlier in this batch. */
+static int mark_counted_node_fails(struct ingest_request *reqs, char *err, size_t errlen,
+				   bool *lost)
+{
+	*lost = false;
+	for (struct ingest_request *req = reqs; req; req = req->next) {
+		for (size_t i = 0; i < req->n; i++) {
+			struct ingest_item *it = &req->items[i];
+
+			if (it->kind != ITEM_NODE_FAIL || it->invalid)
+				continue;
+			it->duplicate = false;	/* (a batch may be processed again) */
+			for (struct ingest_request *r2 = reqs; r2 && !it->duplicate; r2 = r2->next)
+				for (size_t j = 0; j < r2->n && !(r2 == req && j >= i); j++)
+					if (r2->items[j].kind == ITEM_NODE_FAIL && !r2->items[j].invalid &&
+					    same_node_fail(&r2->items[j].f, &it->f)) {
+						it->duplicate = true;
+						break;
+					}
+			if (!it->duplicate &&
+			    store_node_fail_counted(W.conn, it->f.cluster, it->f.node, it->f.job,
+						    it->f.at, &it->duplicate, lost, err, errlen))
+				return -1;
+		}
+	}
+	return 0;
+}
+
 /* Run requests through the verifier and commit them; answer each.
  * Returns the store's verdict on the transaction. */
 static enum store_rc process(struct ingest_request *reqs, bool with_tick, double now)
@@ -1262,9 +1347,12 @@ static enum store_rc process(struct ingest_request *reqs, bool with_tick, double
 				resolve_cluster(req->items[i].r.cluster);
 			else if (req->items[i].kind == ITEM_NODE_ADMIN)
 				resolve_cluster(req->items[i].a.cluster);
+			else if (req->items[i].kind == ITEM_NODE_FAIL)
+				resolve_cluster(req->items[i].f.cluster);
 			else
 				resolve_cluster(req->items[i].k.cluster);
-	if (load_missing_steps(reqs, err, sizeof(err), &lost)) {
+	if (load_missing_steps(reqs, err, sizeof(err), &lost) ||
+	    mark_counted_node_fails(reqs, err, sizeof(err), &lost)) {
 		log_error("database: %s", err);
 		return lost ? STORE_CONN_LOST : STORE_SQL_TRANSIENT;
 	}
@@ -1279,6 +1367,7 @@ static enum store_rc process(struct ingest_request *reqs, bool with_tick, double
 			case ITEM_CONTRIBUTION: apply_contribution(req, it, now); break;
 			case ITEM_SITE: apply_site(it); break;
 			case ITEM_NODE_ADMIN: apply_node_admin(req, it, now); break;
+			case ITEM_NODE_FAIL: apply_node_fail(it, now); break;
 			}
 		}
 	}

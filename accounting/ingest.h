@@ -25,6 +25,7 @@ enum ingest_kind {
 	ITEM_CONTRIBUTION,
 	ITEM_SITE,		/* a node's site, learnt from slurmctld */
 	ITEM_NODE_ADMIN,	/* an admin's decision (the request's uid) */
+	ITEM_NODE_FAIL,		/* Slurm's evidence of a node failure */
 };
 
 struct ingest_item {
@@ -34,6 +35,8 @@ struct ingest_item {
 	char site[QMSG_NAME_MAX];	/* ITEM_SITE: k.cluster, k.node, site */
 	struct qmsg_node_admin a;	/* ITEM_NODE_ADMIN */
 	int action;			/* ... its enum rep_admin_action, parsed by the worker */
+	struct qmsg_node_fail f;	/* ITEM_NODE_FAIL */
+	bool duplicate;			/* ITEM_NODE_FAIL counted before (the writer) */
 	bool invalid;			/* malformed: answered by the worker */
 	json_object *answer;		/* set by the writer */
 	int rows;

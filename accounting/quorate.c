@@ -195,6 +195,11 @@ static int call(const char *request, int extra_wait_s, json_object **ans)
 	return rc;
 }
 
+static int call_quorated(const char *request, json_object **ans)
+{
+	return call(request, 0, ans);
+}
+
 static void print_json(json_object *o)
 {
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
@@ -966,7 +971,7 @@ int main(int argc, char **argv)
 		rc = cmd_flush_spool(argc, argv);
 	else if (!strcmp(cmd, "ingest"))
 		rc = quorate_cmd_ingest(&G.conf, G.conf_name ? G.conf_name : "quorate.conf",
-					G.json, argc, argv);
+					G.json, call_quorated, argc, argv);
 	else if (!strcmp(cmd, "epoch"))
 		rc = quorate_cmd_epoch(&G.conf, G.conf_name ? G.conf_name : "quorate.conf",
 				       G.json, argc, argv);

@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "contrib.h"
+#include "qmsg.h"
 #include "contrib_store.h"
 #include "quorate_contrib.h"
 #include "slurm_compat.h"
@@ -210,8 +211,89 @@ static int assign_sites(const struct contrib_policy *p, const struct local_nodes
 	return 0;
 }
 
+/* What NodeFailMissing found in one ingest. */
+struct node_fail_stats {
+	size_t jobs;			/* NODE_FAIL jobs of this cluster read */
+	size_t counted;			/* nodes quorated counted missing now */
+	size_t already;			/* ... it had counted before */
+	size_t unattributed;		/* jobs with no node DOWN event in slurmdbd */
+};
+
+/* One node failure to quorated: a missing outcome for the node. */
+static int send_node_fail(quorate_call_fn call, const struct sdb_node_fail_job *j,
+			  const struct sdb_node_down *d, struct node_fail_stats *st)
+{
+	json_object *req = qmsg_request_new(QMSG_NODE_FAIL), *ans = NULL, *res;
+	char reason[QMSG_REASON_MAX], when[32];
+	struct tm tm;
+	time_t t = (time_t)d->at;
+	int rc;
+
+	if (!req) {
+		fprintf(stderr, "quorate: error: out of memory\n");
+		return QX_REFUSED;
+	}
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	/* Slurm's reason is the admin's or slurmctld's text: keep it printable. */
+	snprintf(reason, sizeof(reason), "job %u ended NODE_FAIL; Slurm set %s DOWN at %s: %s",
+		 j->job_id, d->node, when, *d->reason ? d->reason : "no reason given");
+	for (char *p = reason; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	json_object_object_add(req, "cluster", json_object_new_string(j->cluster));
+	json_object_object_add(req, "node", json_object_new_string(d->node));
+	json_object_object_add(req, "job", json_object_new_int64(j->job_id));
+	json_object_object_add(req, "at", json_object_new_int64(j->end_time));
+	json_object_object_add(req, "reason", json_object_new_string(reason));
+	rc = call(json_object_to_json_string(req), &ans);
+	json_object_put(req);
+	if (rc)
+		return rc;
+	if (json_object_object_get_ex(ans, "result", &res) &&
+	    !strcmp(json_object_get_string(res), "duplicate"))
+		st->already++;
+	else
+		st->counted++;
+	json_object_put(ans);
+	return 0;
+}
+
+/* NodeFailMissing: the jobs of this cluster that ended NODE_FAIL, each
+ * node slurmdbd saw going DOWN under one counted by quorated.  Other
+ * clusters' jobs are theirs to count (their quorated, their ingest). */
+static int report_node_fails(struct sdb_reader *r, const struct sdb_usage_batch *b,
+			     const char *cluster, quorate_call_fn call,
+			     struct node_fail_stats *st)
+{
+	char err[512];
+
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < b->n_node_fail_jobs; i++) {
+		const struct sdb_node_fail_job *j = &b->node_fail_jobs[i];
+		struct sdb_node_down *d;
+		size_t n;
+		int rc = 0;
+
+		if (strcmp(j->cluster, cluster))
+			continue;
+		st->jobs++;
+		if (sdb_node_downs(r, j, &d, &n, err, sizeof(err))) {
+			fprintf(stderr, "quorate: error: slurmdbd: %s\n", err);
+			return QX_UNREACHABLE;
+		}
+		if (!n)
+			st->unattributed++;
+		for (size_t k = 0; k < n && !rc; k++)
+			rc = send_node_fail(call, j, &d[k], st);
+		sdb_node_downs_free(d, n);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int quorate_cmd_ingest(const struct quorate_conf *conf, const char *conf_name,
-		       bool json, int argc, char **argv)
+		       bool json, quorate_call_fn call, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "since", required_argument, NULL, 'S' },
@@ -223,6 +305,7 @@ int quorate_cmd_ingest(const struct quorate_conf *conf, const char *conf_name,
 	struct sdb_usage_batch b = { 0 };
 	struct local_nodes l = { 0 };
 	struct cstore_ingest_stats st;
+	struct node_fail_stats nf = { 0 };
 	PGconn *conn = NULL;
 	int64_t since = -1, until = -1, wm = 0;
 	bool has_wm, slurm_up = false;
@@ -286,6 +369,10 @@ int quorate_cmd_ingest(const struct quorate_conf *conf, const char *conf_name,
 	}
 	if ((rc = assign_sites(&p, &l, &b, &no_site)))
 		goto done;
+	/* Before the usage is stored: should quorated be away, nothing is
+	 * stored and the next ingest reads the same jobs again. */
+	if (conf->node_fail_missing && (rc = report_node_fails(&r, &b, l.cluster, call, &nf)))
+		goto done;
 	/* A job slurmdbd holds only half of yet is read again next time. */
 	if (b.unsettled && b.unsettled_end <= until)
 		until = b.unsettled_end > since ? b.unsettled_end - 1 : since;
@@ -309,6 +396,19 @@ int quorate_cmd_ingest(const struct quorate_conf *conf, const char *conf_name,
 		json_object_object_add(o, "duplicate", json_object_new_int64((int64_t)st.duplicate));
 		json_object_object_add(o, "late", json_object_new_int64((int64_t)st.late));
 		json_object_object_add(o, "without_site", json_object_new_int64((int64_t)no_site));
+		json_object_object_add(o, "node_fail_jobs",
+				       json_object_new_int64((int64_t)b.n_node_fail_jobs));
+		if (conf->node_fail_missing) {
+			json_object *f = json_object_new_object();
+
+			json_object_object_add(f, "jobs", json_object_new_int64((int64_t)nf.jobs));
+			json_object_object_add(f, "counted", json_object_new_int64((int64_t)nf.counted));
+			json_object_object_add(f, "already_counted",
+					       json_object_new_int64((int64_t)nf.already));
+			json_object_object_add(f, "without_down_event",
+					       json_object_new_int64((int64_t)nf.unattributed));
+			json_object_object_add(o, "node_failures", f);
+		}
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 		json_object_put(o);
 	} else {
@@ -316,6 +416,10 @@ int quorate_cmd_ingest(const struct quorate_conf *conf, const char *conf_name,
 		       PRId64 "]: %zu new, %zu already stored, %zu late (epoch closed)%s\n",
 		       b.jobs, st.offered, since, until, st.inserted, st.duplicate, st.late,
 		       no_site ? ", some without a site" : "");
+		if (conf->node_fail_missing && nf.jobs)
+			printf("%zu jobs of cluster %s ended NODE_FAIL: %zu node failures counted "
+			       "as missing, %zu counted before, %zu jobs without a node DOWN event\n",
+			       nf.jobs, l.cluster, nf.counted, nf.already, nf.unattributed);
 	}
 	if (st.late)
 		fprintf(stderr, "quorate: warning: %zu records ended in epochs already closed and "

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -988,6 +989,31 @@ static PGresult *load_query(PGconn *conn, bool by_list, int which,
 		return NULL;
 	}
 	return res;
+}
+
+int store_node_fail_counted(PGconn *conn, const char *cluster, const char *node,
+			    int64_t job, int64_t at, bool *counted, bool *lost,
+			    char *err, size_t errlen)
+{
+	char sjob[24], sat[24];
+	const char *params[4] = { cluster, node, sjob, sat };
+	PGresult *res;
+
+	snprintf(sjob, sizeof(sjob), "%" PRId64, job);
+	snprintf(sat, sizeof(sat), "%" PRId64, at);
+	res = PQexecParams(conn, "SELECT 1 FROM reputation_events WHERE kind = 'node-fail'"
+			   " AND job_id = $3 AND cluster = $1 AND node = $2"
+			   " AND at = to_timestamp($4::float8)", 4, NULL, params, NULL, NULL, 0);
+	*lost = false;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		result_err(err, errlen, "looking up a node failure", res);
+		*lost = PQstatus(conn) != CONNECTION_OK;
+		PQclear(res);
+		return -1;
+	}
+	*counted = PQntuples(res) > 0;
+	PQclear(res);
+	return 0;
 }
 
 int store_load_steps(PGconn *conn, const struct step_key *keys, size_t nkeys,

@@ -121,6 +121,12 @@ typedef void (*stored_step_fn)(const struct stored_step *s, void *arg);
 /* Load the given steps (those that exist), or, with keys == NULL, every
  * step not yet settled.  Calls fn for each.  0, or -1 with err (*lost set
  * when the connection is gone). */
+/* Whether a node failure (cluster, node, job, at) was counted before: a
+ * 'node-fail' event.  0, or -1 with err (*lost: the connection is gone). */
+int store_node_fail_counted(PGconn *conn, const char *cluster, const char *node,
+			    int64_t job, int64_t at, bool *counted, bool *lost,
+			    char *err, size_t errlen);
+
 int store_load_steps(PGconn *conn, const struct step_key *keys, size_t nkeys,
 		     stored_step_fn fn, void *arg, bool *lost,
 		     char *err, size_t errlen);

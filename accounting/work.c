@@ -244,18 +244,20 @@ static void handle_reports(struct conn *c, json_object *msg, enum qmsg_type type
 	}
 }
 
-/* An admin's decision about a node: checked here, applied by the writer. */
-static void handle_node_admin(struct conn *c, json_object *msg, uid_t uid)
+/* A request only root and SlurmUser may make about a node's reputation:
+ * refused for anyone else, parsed (parse returns 0 or -1 with err) into a
+ * one-item request of KIND, and queued for the writer, which answers. */
+static void handle_node_request(struct conn *c, json_object *msg, uid_t uid,
+				enum ingest_kind kind, const char *what,
+				int (*parse)(json_object *, struct ingest_item *, char *, size_t))
 {
 	struct ingest_request *req;
-	enum rep_admin_action action;
 	char err[512];
-	int bad;
 
 	if (!settings_admin(uid)) {
 		atomic_fetch_add(&counters.forbidden, 1);
-		log_rejection("node_admin from uid %u at %s refused: only root and SlurmUser may "
-			      "change a node's reputation", (unsigned)uid, conn_peer(c));
+		log_rejection("%s from uid %u at %s refused: only root and SlurmUser may "
+			      "change a node's reputation", what, (unsigned)uid, conn_peer(c));
 		respond(c, qmsg_response_error("forbidden",
 			"uid %u may not change a node's reputation (only root and SlurmUser)",
 			(unsigned)uid));
@@ -266,22 +268,15 @@ static void handle_node_admin(struct conn *c, json_object *msg, uid_t uid)
 		respond(c, qmsg_response_error("retry_later", "out of memory"));
 		return;
 	}
-	req->items[0].kind = ITEM_NODE_ADMIN;
-	bad = qmsg_node_admin_from_json(msg, &req->items[0].a, err, sizeof(err));
-	if (!bad && rep_admin_parse(req->items[0].a.action, &action)) {
-		snprintf(err, sizeof(err), "action: '%s' is not quarantine, release or reset",
-			 req->items[0].a.action);
-		bad = -1;
-	}
-	if (bad) {
+	req->items[0].kind = kind;
+	if (parse(msg, &req->items[0], err, sizeof(err))) {
 		atomic_fetch_add(&counters.malformed, 1);
-		log_rejection("malformed node_admin from uid %u at %s: %s", (unsigned)uid,
+		log_rejection("malformed %s from uid %u at %s: %s", what, (unsigned)uid,
 			      conn_peer(c), err);
 		ingest_request_free(req);
 		respond(c, qmsg_response_error("malformed", "%s", err));
 		return;
 	}
-	req->items[0].action = (int)action;
 	req->conn = c;
 	req->uid = uid;
 	req->received_at = now_seconds();
@@ -292,6 +287,28 @@ static void handle_node_admin(struct conn *c, json_object *msg, uid_t uid)
 		respond(c, qmsg_response_error("retry_later", "the database is unavailable or "
 					       "quorated is busy; try again later"));
 	}
+}
+
+/* An admin's decision about a node. */
+static int parse_node_admin(json_object *msg, struct ingest_item *it, char *err, size_t errlen)
+{
+	enum rep_admin_action action;
+
+	if (qmsg_node_admin_from_json(msg, &it->a, err, errlen))
+		return -1;
+	if (rep_admin_parse(it->a.action, &action)) {
+		snprintf(err, errlen, "action: '%s' is not quarantine, release or reset",
+			 it->a.action);
+		return -1;
+	}
+	it->action = (int)action;
+	return 0;
+}
+
+/* Slurm's evidence of a node failure, from `quorate ingest`. */
+static int parse_node_fail(json_object *msg, struct ingest_item *it, char *err, size_t errlen)
+{
+	return qmsg_node_fail_from_json(msg, &it->f, err, errlen);
 }
 
 static void handle_verdict(struct conn *c, json_object *msg, uid_t uid)
@@ -385,7 +402,10 @@ static void handle_message(struct conn *c, const char *text, size_t len, uid_t u
 		respond(c, health_answer(uid));
 		break;
 	case QMSG_NODE_ADMIN:
-		handle_node_admin(c, msg, uid);
+		handle_node_request(c, msg, uid, ITEM_NODE_ADMIN, "node_admin", parse_node_admin);
+		break;
+	case QMSG_NODE_FAIL:
+		handle_node_request(c, msg, uid, ITEM_NODE_FAIL, "node_fail", parse_node_fail);
 		break;
 	case QMSG_NONE:
 		respond(c, qmsg_response_error("malformed", "no message type"));

@@ -406,6 +406,7 @@ static const struct conf_key qconf_keys[] = {
 	{ "AccountSite", CONF_CALLBACK, 0, 0, -1, set_account_site, true },
 	{ "SitePayee", CONF_CALLBACK, 0, 0, -1, set_site_payee, true },
 	{ "IngestOverlap", CONF_SECONDS, F(ingest_overlap), 0, 7 * DAY, NULL, false },
+	{ "NodeFailMissing", CONF_BOOL, F(node_fail_missing), 0, -1, NULL, false },
 	{ "BalanceHook", CONF_BOOL, F(balance_hook), 0, -1, NULL, false },
 	{ "CreditLimit", CONF_DOUBLE, F(credit_limit), 0, 1e12, NULL, false },
 	{ NULL, 0, 0, 0, 0, NULL, false },

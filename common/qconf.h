@@ -84,6 +84,9 @@ struct quorate_conf {
 	struct qconf_pair *site_payees;		/* SitePayee, repeatable */
 	size_t n_site_payees;
 	long ingest_overlap;		/* IngestOverlap, seconds, default 1 h */
+	bool node_fail_missing;		/* NodeFailMissing: `quorate ingest` counts a
+					 * node Slurm set DOWN under a NODE_FAIL job
+					 * as a missing outcome, default no */
 	bool balance_hook;		/* BalanceHook, default no */
 	double credit_limit;		/* CreditLimit, credits, default 0 */
 };

@@ -27,6 +27,7 @@ static const char *const type_names[] = {
 	[QMSG_EVENTS_QUERY] = "events_query",
 	[QMSG_HEALTH] = "health",
 	[QMSG_NODE_ADMIN] = "node_admin",
+	[QMSG_NODE_FAIL] = "node_fail",
 };
 #define NTYPES (sizeof(type_names) / sizeof(type_names[0]))
 
@@ -749,6 +750,24 @@ int qmsg_node_admin_from_json(json_object *o, struct qmsg_node_admin *a,
 	    get_name(o, "node", true, qmsg_valid_node, a->node, err, errlen) < 0 ||
 	    get_text(o, "action", a->action, sizeof(a->action), err, errlen) ||
 	    get_text(o, "reason", a->reason, sizeof(a->reason), err, errlen))
+		return -1;
+	return 0;
+}
+
+static const char *const node_fail_keys[] = {
+	"v", "type", "cluster", "node", "job", "at", "reason", NULL
+};
+
+int qmsg_node_fail_from_json(json_object *o, struct qmsg_node_fail *f,
+			     char *err, size_t errlen)
+{
+	memset(f, 0, sizeof(*f));
+	if (check_keys(o, node_fail_keys, err, errlen) ||
+	    get_name(o, "cluster", false, qmsg_valid_cluster, f->cluster, err, errlen) < 0 ||
+	    get_name(o, "node", true, qmsg_valid_node, f->node, err, errlen) < 0 ||
+	    get_int(o, "job", true, 1, JOB_MAX, &f->job, err, errlen) < 0 ||
+	    get_int(o, "at", true, 1, INT64_C(253402300799), &f->at, err, errlen) < 0 ||
+	    get_text(o, "reason", f->reason, sizeof(f->reason), err, errlen))
 		return -1;
 	return 0;
 }

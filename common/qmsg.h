@@ -33,6 +33,7 @@ enum qmsg_type {
 	QMSG_EVENTS_QUERY,
 	QMSG_HEALTH,
 	QMSG_NODE_ADMIN,
+	QMSG_NODE_FAIL,
 };
 
 enum verify_mode {
@@ -100,6 +101,18 @@ struct qmsg_node_admin {
 	char reason[QMSG_REASON_MAX];
 };
 
+/* Slurm's evidence that a node failed under a job: the job ended
+ * NODE_FAIL and slurmdbd recorded the node going DOWN while it ran
+ * (`quorate ingest` with NodeFailMissing=yes).  Counted once per (cluster,
+ * node, job, at) as a missing outcome. */
+struct qmsg_node_fail {
+	char cluster[QMSG_NAME_MAX];	/* "" = quorated's own cluster */
+	char node[QMSG_NAME_MAX];
+	int64_t job;
+	int64_t at;			/* the job's end, Unix seconds */
+	char reason[QMSG_REASON_MAX];
+};
+
 const char *qmsg_type_name(enum qmsg_type type);
 const char *verify_mode_name(enum verify_mode mode);
 
@@ -135,6 +148,8 @@ int qmsg_node_admin_from_json(json_object *o, struct qmsg_node_admin *a,
 			      char *err, size_t errlen);
 int qmsg_events_query_from_json(json_object *o, struct qmsg_events_query *q,
 				char *err, size_t errlen);
+int qmsg_node_fail_from_json(json_object *o, struct qmsg_node_fail *f,
+			     char *err, size_t errlen);
 
 /* The items of a batch: 1..QMSG_MAX_BATCH objects, each with its "type"
  * (replica_result or contribution).  Returns the count, or -1 with err. */

@@ -185,6 +185,27 @@ static int append_record(struct sdb_usage_batch *b, size_t *cap,
 }
 
 /* One job: a record per node of its node list. */
+static int append_node_fail(struct sdb_usage_batch *b, const struct contrib_usage *u,
+			    const slurmdb_job_rec_t *job)
+{
+	struct sdb_node_fail_job *v, *f;
+
+	v = realloc(b->node_fail_jobs, (b->n_node_fail_jobs + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	b->node_fail_jobs = v;
+	f = &v[b->n_node_fail_jobs];
+	f->cluster = u->cluster;
+	f->nodes = contrib_strpool_add(&b->names, job->nodes);
+	if (!f->nodes)
+		return -1;
+	f->job_id = job->jobid;
+	f->start_time = job->start;
+	f->end_time = job->end;
+	b->n_node_fail_jobs++;
+	return 0;
+}
+
 static int job_records(const struct sdb_reader *r, struct sdb_usage_batch *b,
 		       size_t *cap, const slurmdb_job_rec_t *job,
 		       char *err, size_t errlen)
@@ -254,6 +275,8 @@ static int job_records(const struct sdb_reader *r, struct sdb_usage_batch *b,
 		if (append_record(b, cap, &u))
 			goto oom_hl;
 	}
+	if ((job->state & JOB_STATE_BASE) == JOB_NODE_FAIL && append_node_fail(b, &u, job))
+		goto oom_hl;
 	if (job->end > b->max_end)
 		b->max_end = job->end;
 	rv = 0;
@@ -393,8 +416,101 @@ done:
 
 void sdb_usage_batch_free(struct sdb_usage_batch *b)
 {
+	free(b->node_fail_jobs);
 	free(b->records);
 	free(b->clusters);
 	contrib_strpool_free(&b->names);
 	memset(b, 0, sizeof(*b));
+}
+
+static bool node_went_down(const slurmdb_event_rec_t *e, const struct sdb_node_fail_job *j)
+{
+	return e->event_type == SLURMDB_EVENT_NODE && e->node_name &&
+	       ((e->state & NODE_STATE_BASE) == NODE_STATE_DOWN ||
+		(e->state & NODE_STATE_FAIL)) &&
+	       (int64_t)e->period_start >= j->start_time &&
+	       (int64_t)e->period_start <= j->end_time + SDB_NODE_DOWN_SLACK;
+}
+
+int sdb_node_downs(struct sdb_reader *r, const struct sdb_node_fail_job *j,
+		   struct sdb_node_down **out, size_t *n, char *err, size_t errlen)
+{
+	slurmdb_event_cond_t cond;
+	list_t *events;
+	list_itr_t *it;
+	slurmdb_event_rec_t *e;
+	char *cluster;
+	int rv = 0;
+
+	*out = NULL;
+	*n = 0;
+	memset(&cond, 0, sizeof(cond));
+	cond.event_type = SLURMDB_EVENT_NODE;
+	cond.period_start = (time_t)j->start_time;
+	cond.period_end = (time_t)(j->end_time + SDB_NODE_DOWN_SLACK);
+	cond.node_list = (char *)j->nodes;
+	cond.cluster_list = slurm_list_create(free);
+	cluster = strdup(j->cluster);
+	if (!cond.cluster_list || !cluster) {
+		free(cluster);
+		if (cond.cluster_list)
+			slurm_list_destroy(cond.cluster_list);
+		set_err(err, errlen, "out of memory");
+		return -1;
+	}
+	slurm_list_append(cond.cluster_list, cluster);
+	errno = 0;
+	events = slurmdb_events_get(r->db_conn, &cond);
+	slurm_list_destroy(cond.cluster_list);
+	if (!events) {
+		set_err(err, errlen, "slurmdb_events_get: %s", db_error());
+		return -1;
+	}
+	it = slurm_list_iterator_create(events);
+	while (!rv && (e = slurm_list_next(it))) {
+		struct sdb_node_down *v, *d;
+		bool seen = false;
+
+		if (!node_went_down(e, j))
+			continue;
+		for (size_t i = 0; i < *n && !seen; i++)
+			seen = !strcmp((*out)[i].node, e->node_name);
+		if (seen)
+			continue;	/* one failure per node and job */
+		v = realloc(*out, (*n + 1) * sizeof(*v));
+		if (!v) {
+			rv = -1;
+			break;
+		}
+		*out = v;
+		d = &v[*n];
+		d->node = strdup(e->node_name);
+		d->reason = strdup(e->reason ? e->reason : "");
+		d->at = (int64_t)e->period_start;
+		if (!d->node || !d->reason) {
+			free(d->node);
+			free(d->reason);
+			rv = -1;
+			break;
+		}
+		(*n)++;
+	}
+	slurm_list_iterator_destroy(it);
+	slurm_list_destroy(events);
+	if (rv) {
+		sdb_node_downs_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		set_err(err, errlen, "out of memory");
+	}
+	return rv;
+}
+
+void sdb_node_downs_free(struct sdb_node_down *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(d[i].node);
+		free(d[i].reason);
+	}
+	free(d);
 }

@@ -48,6 +48,26 @@ struct sdb_reader {
 	struct contrib_strpool names;
 };
 
+/* A job that ended in NODE_FAIL: Slurm ended it because a node of it
+ * failed, and says which only in its node events (sdb_node_downs). */
+struct sdb_node_fail_job {
+	const char *cluster, *nodes;	/* in the batch's pool */
+	uint32_t job_id;
+	int64_t start_time, end_time;
+};
+
+/* A node of such a job that slurmdbd recorded going DOWN (or FAIL). */
+struct sdb_node_down {
+	char *node;
+	char *reason;			/* Slurm's reason, "" when none */
+	int64_t at;			/* start of the node's DOWN event */
+};
+
+/* A node event counts for a job when it starts in [start, end + this]:
+ * slurmctld ends the job and records the node's event in one pass, so the
+ * two times are the same second in practice. */
+#define SDB_NODE_DOWN_SLACK 10
+
 struct sdb_usage_batch {
 	struct contrib_usage *records;	/* strings in `names` */
 	size_t n;
@@ -58,6 +78,8 @@ struct sdb_usage_batch {
 	int64_t max_end;		/* latest end time read, 0 when none */
 	const char **clusters;		/* the clusters asked */
 	size_t n_clusters;
+	struct sdb_node_fail_job *node_fail_jobs;	/* read jobs that ended NODE_FAIL */
+	size_t n_node_fail_jobs;
 	struct contrib_strpool names;
 };
 
@@ -71,5 +93,12 @@ void sdb_reader_close(struct sdb_reader *r);
 int sdb_usage_read(struct sdb_reader *r, int64_t since, int64_t until,
 		   struct sdb_usage_batch *b, char *err, size_t errlen);
 void sdb_usage_batch_free(struct sdb_usage_batch *b);
+
+/* The nodes of job j that slurmdbd's node events show going DOWN or FAIL
+ * while the job ran (an event starting in [start, end + SDB_NODE_DOWN_SLACK]).
+ * *out is malloc'd (sdb_node_downs_free); 0, or -1 with err. */
+int sdb_node_downs(struct sdb_reader *r, const struct sdb_node_fail_job *j,
+		   struct sdb_node_down **out, size_t *n, char *err, size_t errlen);
+void sdb_node_downs_free(struct sdb_node_down *d, size_t n);
 
 #endif

@@ -161,6 +161,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      strlen(a.reason) < QMSG_REASON_MAX);
 		break;
 	}
+	case QMSG_NODE_FAIL: {
+		struct qmsg_node_fail f;
+
+		if (!qmsg_node_fail_from_json(msg, &f, err, sizeof(err)))
+			check(f.node[0] && f.job >= 1 && f.at >= 1 && f.reason[0] &&
+			      strlen(f.reason) < QMSG_REASON_MAX);
+		break;
+	}
 	case QMSG_HEALTH:
 	case QMSG_NONE:
 		break;

@@ -232,6 +232,43 @@ static void test_queries(void **state)
 	json_object_put(o);
 }
 
+static void test_node_fail(void **state)
+{
+	struct qmsg_node_fail f;
+	char err[256];
+	json_object *o;
+
+	o = parse("{\"v\":1,\"type\":\"node_fail\",\"node\":\"n2\",\"job\":41,"
+		  "\"at\":1796000000,\"reason\":\"job 41 ended NODE_FAIL\"}");
+	assert_int_equal(qmsg_node_fail_from_json(o, &f, err, sizeof(err)), 0);
+	assert_string_equal(f.node, "n2");
+	assert_string_equal(f.cluster, "");
+	assert_true(f.job == 41 && f.at == 1796000000);
+	assert_string_equal(f.reason, "job 41 ended NODE_FAIL");
+	json_object_put(o);
+	/* Each field is checked: no job, a time of 0, a reason with a newline,
+	 * a field the message does not have. */
+	o = parse("{\"v\":1,\"type\":\"node_fail\",\"node\":\"n2\",\"at\":1,\"reason\":\"x\"}");
+	assert_int_equal(qmsg_node_fail_from_json(o, &f, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "job: missing"));
+	json_object_put(o);
+	o = parse("{\"v\":1,\"type\":\"node_fail\",\"node\":\"n2\",\"job\":1,\"at\":0,"
+		  "\"reason\":\"x\"}");
+	assert_int_equal(qmsg_node_fail_from_json(o, &f, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "at: 0 is out of range"));
+	json_object_put(o);
+	o = parse("{\"v\":1,\"type\":\"node_fail\",\"node\":\"n2\",\"job\":1,\"at\":1,"
+		  "\"reason\":\"a\\nb\"}");
+	assert_int_equal(qmsg_node_fail_from_json(o, &f, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "reason: control character"));
+	json_object_put(o);
+	o = parse("{\"v\":1,\"type\":\"node_fail\",\"node\":\"n2\",\"job\":1,\"at\":1,"
+		  "\"reason\":\"x\",\"uid\":0}");
+	assert_int_equal(qmsg_node_fail_from_json(o, &f, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "uid: unknown field"));
+	json_object_put(o);
+}
+
 static void test_contribution_round_trip(void **state)
 {
 	struct qmsg_contribution in = {
@@ -350,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_result_errors),
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_queries),
+		cmocka_unit_test(test_node_fail),
 		cmocka_unit_test(test_contribution_round_trip),
 		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_base64),
