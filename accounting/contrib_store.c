@@ -109,6 +109,48 @@ fail:
 	return rv;
 }
 
+int cstore_due_epochs(PGconn *conn, int64_t epoch_length, uint64_t below,
+		      uint64_t **out, size_t *n, char *err, size_t errlen)
+{
+	char len[24], bound[24];
+	const char *params[2] = { len, bound };
+	PGresult *res;
+	int rv = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (below == 0)
+		return 0;
+	snprintf(len, sizeof(len), "%lld", (long long)epoch_length);
+	snprintf(bound, sizeof(bound), "%llu", (unsigned long long)below);
+	res = PQexecParams(conn,
+		"WITH last AS (SELECT coalesce(max(epoch), -1) AS last_e FROM epochs) "
+		"SELECT d.e FROM (SELECT DISTINCT div(end_time, $1::bigint)::bigint AS e"
+		"  FROM contrib_usage WHERE end_time < $2::bigint * $1::bigint"
+		"  UNION SELECT $2::bigint - 1) d, last"
+		" WHERE d.e > last.last_e AND d.e < $2::bigint"
+		"  AND NOT EXISTS (SELECT 1 FROM epochs x WHERE x.epoch = d.e)"
+		" ORDER BY d.e", 2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		set_err(err, errlen, "PostgreSQL: %s", PQerrorMessage(conn));
+		goto fail;
+	}
+	if (PQntuples(res) > 0) {
+		*out = calloc((size_t)PQntuples(res), sizeof(**out));
+		if (!*out) {
+			set_err(err, errlen, "out of memory");
+			goto fail;
+		}
+		for (int i = 0; i < PQntuples(res); i++)
+			(*out)[i] = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+		*n = (size_t)PQntuples(res);
+	}
+	rv = 0;
+fail:
+	PQclear(res);
+	return rv;
+}
+
 /* ------------------------------------------------------------- ingest */
 
 struct copybuf {

@@ -25,6 +25,13 @@ int cstore_check_schema(PGconn *conn, char *err, size_t errlen);
 int cstore_watermark(PGconn *conn, bool *has, int64_t *watermark,
 		     char *err, size_t errlen);
 
+/* The epochs below BELOW that are due: not closed, later than the last
+ * closed epoch (the ledger takes epochs in increasing order), and holding
+ * ingested usage, in increasing order, then BELOW - 1 itself when it is
+ * later than the last closed epoch.  *out is malloc'd.  0, or -1 with err. */
+int cstore_due_epochs(PGconn *conn, int64_t epoch_length, uint64_t below,
+		      uint64_t **out, size_t *n, char *err, size_t errlen);
+
 struct cstore_ingest_stats {
 	size_t offered;		/* rows given */
 	size_t inserted;	/* new rows stored */

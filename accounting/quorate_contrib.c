@@ -495,17 +495,44 @@ static void print_close(const struct cstore_close_result *r, bool closed, bool j
 		       "root %s; nothing changed\n", r->epoch, st, en, r->records, root);
 }
 
+/* Close one epoch and print the outcome; an exit status. */
+static int close_one(PGconn *conn, const struct contrib_policy *p, uint64_t epoch, bool json)
+{
+	struct cstore_close_result r;
+	char err[1024];
+
+	switch (cstore_epoch_close(conn, p, epoch, true, &r, err, sizeof(err))) {
+	case CSTORE_CLOSED:
+		print_close(&r, true, json);
+		return QX_OK;
+	case CSTORE_ALREADY_CLOSED:
+		print_close(&r, false, json);
+		return QX_OK;
+	case CSTORE_NOT_OVER:
+	case CSTORE_REFUSED:
+		fprintf(stderr, "quorate: error: epoch close: %s\n", err);
+		return QX_REFUSED;
+	default:
+		fprintf(stderr, "quorate: error: epoch close: %s\n", err);
+		return PQstatus(conn) == CONNECTION_OK ? QX_REFUSED : QX_UNREACHABLE;
+	}
+}
+
 static int epoch_close(const struct quorate_conf *conf, const char *conf_name,
 		       bool json, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "epoch", required_argument, NULL, 'e' },
+		{ "due", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct contrib_policy p;
-	struct cstore_close_result r;
 	PGconn *conn = NULL;
 	long long epoch = -1;
+	bool due = false, has;
+	uint64_t cur = 0, *list = NULL;
+	size_t n = 0;
+	int64_t wm;
 	char err[1024];
 	int opt, rc;
 
@@ -523,59 +550,64 @@ static int epoch_close(const struct quorate_conf *conf, const char *conf_name,
 						   "number (0 or more)", optarg);
 			break;
 		}
+		case 'd':
+			due = true;
+			break;
 		case ':':
 			return usage_error("epoch close: option %s needs a value", argv[optind - 1]);
 		default:
-			return usage_error("epoch close: unknown option '%s' (allowed: --epoch N)",
+			return usage_error("epoch close: unknown option '%s' (allowed: --epoch N, --due)",
 					   argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
 		return usage_error("epoch close: unexpected argument '%s'", argv[optind]);
+	if (due && epoch >= 0)
+		return usage_error("epoch close: --due and --epoch exclude each other");
 	if ((rc = load_policy(conf, conf_name, &p)))
 		return rc;
 	if (!(conn = store_open(conf, &rc)))
 		goto done;
-	if (epoch < 0) {
-		/* The latest epoch that ingestion has passed by IngestOverlap. */
-		bool has;
-		int64_t wm;
-		uint64_t cur;
-
-		if (cstore_watermark(conn, &has, &wm, err, sizeof(err))) {
-			fprintf(stderr, "quorate: error: %s\n", err);
-			rc = QX_UNREACHABLE;
-			goto done;
-		}
-		if (!has || wm - p.ingest_overlap < 0 ||
-		    contrib_epoch_of(wm - p.ingest_overlap, p.epoch_length, &cur) || cur == 0) {
+	if (epoch >= 0) {
+		rc = close_one(conn, &p, (uint64_t)epoch, json);
+		goto done;
+	}
+	/* The epochs that ingestion has passed by IngestOverlap end below cur. */
+	if (cstore_watermark(conn, &has, &wm, err, sizeof(err))) {
+		fprintf(stderr, "quorate: error: %s\n", err);
+		rc = QX_UNREACHABLE;
+		goto done;
+	}
+	if (!has || wm - p.ingest_overlap < 0 ||
+	    contrib_epoch_of(wm - p.ingest_overlap, p.epoch_length, &cur) || cur == 0) {
+		if (due) {
+			printf("no epoch is due: ingestion has not passed the end of one by "
+			       "IngestOverlap\n");
+			rc = QX_OK;
+		} else {
 			fprintf(stderr, "quorate: error: epoch close: no epoch is over yet "
 				"(run quorate ingest first, or give --epoch N)\n");
 			rc = QX_REFUSED;
-			goto done;
 		}
-		epoch = (long long)cur - 1;
+		goto done;
 	}
-	switch (cstore_epoch_close(conn, &p, (uint64_t)epoch, true, &r, err, sizeof(err))) {
-	case CSTORE_CLOSED:
-		print_close(&r, true, json);
-		rc = QX_OK;
-		break;
-	case CSTORE_ALREADY_CLOSED:
-		print_close(&r, false, json);
-		rc = QX_OK;
-		break;
-	case CSTORE_NOT_OVER:
-	case CSTORE_REFUSED:
-		fprintf(stderr, "quorate: error: epoch close: %s\n", err);
-		rc = QX_REFUSED;
-		break;
-	default:
-		fprintf(stderr, "quorate: error: epoch close: %s\n", err);
+	if (!due) {
+		rc = close_one(conn, &p, cur - 1, json);
+		goto done;
+	}
+	/* --due: every epoch a missed run left, oldest first. */
+	if (cstore_due_epochs(conn, p.epoch_length, cur, &list, &n, err, sizeof(err))) {
+		fprintf(stderr, "quorate: error: %s\n", err);
 		rc = PQstatus(conn) == CONNECTION_OK ? QX_REFUSED : QX_UNREACHABLE;
-		break;
+		goto done;
 	}
+	if (!n)
+		printf("no epoch is due: the latest that ingestion has passed, %llu, is closed\n",
+		       (unsigned long long)(cur - 1));
+	for (size_t i = 0; i < n && rc == QX_OK; i++)
+		rc = close_one(conn, &p, list[i], json);
 done:
+	free(list);
 	PQfinish(conn);
 	contrib_policy_free(&p);
 	return rc;
