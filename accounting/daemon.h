@@ -30,6 +30,7 @@ struct settings {
 	long max_frame;			/* bytes */
 	long max_output;		/* bytes of output kept per part */
 	bool push_reputation;
+	long epoch_length;		/* EpochLength, seconds (for /metrics) */
 	char site_prefix[64];
 	int nauthorized;
 	uid_t authorized[MAX_AUTHORIZED];	/* besides root */

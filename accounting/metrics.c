@@ -184,7 +184,7 @@ static PGresult *db_query(const char *sql)
 /* The database's part; returns whether the database answered. */
 static bool render_database(FILE *f)
 {
-	PGresult *nodes = NULL, *outbox = NULL, *has_outbox = NULL;
+	PGresult *nodes = NULL, *outbox = NULL, *has_outbox = NULL, *last = NULL;
 	double t0 = mono_seconds(), took;
 	bool up = db_ready();
 
@@ -199,6 +199,8 @@ static bool render_database(FILE *f)
 				  "FROM unnest(ARRAY['pending','sent','confirmed','failed']) AS s(state) "
 				  "LEFT JOIN chain_outbox o ON o.state = s.state "
 				  "GROUP BY s.state ORDER BY s.state");
+	if (outbox)
+		last = db_query("SELECT coalesce(max(epoch), -1) FROM epochs");
 	up = up && nodes;
 	took = mono_seconds() - t0;
 
@@ -231,9 +233,21 @@ static bool render_database(FILE *f)
 			fprintf(f, "quorate_chain_outbox_epochs{state=\"%s\"} %s\n",
 				PQgetvalue(outbox, i, 0), PQgetvalue(outbox, i, 1));
 	}
+	if (last && PQntuples(last) == 1) {
+		struct settings set;
+
+		settings_get(&set);
+		family(f, "quorate_epoch_last_closed", "gauge",
+		       "The latest closed contribution epoch (-1: none yet).");
+		fprintf(f, "quorate_epoch_last_closed %s\n", PQgetvalue(last, 0, 0));
+		family(f, "quorate_epoch_length_seconds", "gauge",
+		       "EpochLength: epoch N covers [N, N+1) times this, in Unix seconds.");
+		fprintf(f, "quorate_epoch_length_seconds %ld\n", set.epoch_length);
+	}
 	PQclear(nodes);
 	PQclear(has_outbox);
 	PQclear(outbox);
+	PQclear(last);
 	return up;
 }
 

@@ -70,6 +70,7 @@ int settings_from_conf(const struct quorate_conf *conf, struct settings *s,
 	s->max_frame = conf->max_frame;
 	s->max_output = conf->max_output;
 	s->push_reputation = conf->push_reputation;
+	s->epoch_length = conf->epoch_length;
 	snprintf(s->site_prefix, sizeof(s->site_prefix), "%s", conf->site_feature_prefix);
 	users = strdup(conf->authorized_users ? conf->authorized_users : "");
 	if (!users) {

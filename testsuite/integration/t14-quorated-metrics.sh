@@ -75,4 +75,46 @@ t_eq "... quorate_database_up 0" "$(metric quorate_database_up "$purl")" 0
 t_run "... and the scrape is still well-formed" sh -c "curl -s '$purl/metrics' | promtool check metrics"
 psql -X -q -d postgres -c "ALTER DATABASE $QD_DB ALLOW_CONNECTIONS true"
 t_eq "database back: /healthz 200" "$(curl -s -o /dev/null -w '%{http_code}' "$purl/healthz")" 200
+# The alerting rules (etc/prometheus/quorate-rules.yml): valid, each alert
+# raised by its series in promtool's own rule tests, and every quorated
+# metric they name present in a real scrape.
+rules=$T_TOP/etc/prometheus/quorate-rules.yml
+t_run "promtool check rules quorate-rules.yml" promtool check rules "$rules"
+t_run "promtool test rules: each alert fires on its series, and not on healthy ones" \
+	sh -c "cd '$T_TOP/etc/prometheus' && promtool test rules quorate-rules.test.yml"
+curl -s -m 10 -o "$T_TMP/metrics.rules" "$url/metrics"
+missing=
+for m in $(grep -o 'quorate_[a-z_]*' "$rules" | sort -u); do
+	[ "$m" = quorate_spool_records ] && continue	# the nodes' (the Epilog's textfile)
+	grep -Eq "^$m[ {]" "$T_TMP/metrics.rules" || missing="$missing $m"
+done
+t_eq "every quorated metric the rules name is scraped" "$missing" ""
+# The Epilog's textfile for the node exporter: the records left in a spool.
+mkdir -p "$T_TMP/spool" "$T_TMP/textfile"
+touch "$T_TMP/spool/1.0.0.0@qc.json" "$T_TMP/spool/2.0.1.0@qc.json"
+QUORATE_SPOOL=$T_TMP/spool QUORATE_TEXTFILE_DIR=$T_TMP/textfile \
+	"$T_BUILD/plugins/spank/quorate-flush-spool" > /dev/null 2>&1
+t_eq "the Epilog writes quorate_spool_records for the node exporter" \
+	"$(grep '^quorate_spool_records' "$T_TMP/textfile/quorate_spool.prom" 2>/dev/null)" "quorate_spool_records 2"
+t_run "... in a well-formed file" sh -c "promtool check metrics < '$T_TMP/textfile/quorate_spool.prom'"
+# The Grafana dashboard (etc/grafana/quorate.json; no Grafana in Debian to
+# load it into): valid JSON, each panel's query valid PromQL (promtool
+# parses them as recording rules), and every quorated metric it names
+# present in the scrape.
+dash=$T_TOP/etc/grafana/quorate.json
+t_run "the dashboard is JSON with panels" sh -c "jq -e '.panels | length > 0' '$dash'"
+{
+	echo "groups:"
+	echo "  - name: dashboard"
+	echo "    rules:"
+	jq -r '.panels[].targets[].expr' "$dash" | awk '{ gsub(/\x27/, "\x27\x27"); printf "      - record: dashboard:q%d\n        expr: \x27%s\x27\n", NR, $0 }'
+} > "$T_TMP/dashboard-rules.yml"
+t_run "every dashboard query parses as PromQL ($(jq '[.panels[].targets[]] | length' "$dash") queries)" \
+	promtool check rules "$T_TMP/dashboard-rules.yml"
+missing=
+for m in $(jq -r '.panels[].targets[].expr' "$dash" | grep -o 'quorate_[a-z_]*' | sort -u); do
+	[ "$m" = quorate_spool_records ] && continue
+	grep -Eq "^$m[ {]" "$T_TMP/metrics.rules" || missing="$missing $m"
+done
+t_eq "every quorated metric the dashboard names is scraped" "$missing" ""
 t_done
